@@ -1,0 +1,109 @@
+"""The wire types shared with the PWA.
+
+These msgspec structs are the source of `schema/*.schema.json` (written by
+`model-studio schema --write`, checked in CI by `tests/test_schema_files.py`). Size limits come
+from the block catalogue, so the schema, the server and the phone share one set of numbers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from model_studio.catalogue import load_catalogue
+
+_LIMITS = load_catalogue().limits
+_BLOCK_DEFAULTS = {
+    spec.meta: spec.default
+    for block in load_catalogue().doc.blocks.values()
+    for spec in block.props.values()
+    if spec.meta
+}
+
+SCHEMA_VERSION = 1
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+PROP_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+MAX_COORDINATE = 1_000_000.0
+MAX_STRING_PROP = 64
+MAX_DESCRIPTION = 1000
+
+Identifier = Annotated[str, msgspec.Meta(pattern=ID_PATTERN, description="Letters, digits, '_' and '-'; 1-64 characters, not starting with '_' or '-'.")]
+PropName = Annotated[str, msgspec.Meta(pattern=PROP_NAME_PATTERN)]
+PropValue = int | float | Annotated[str, msgspec.Meta(max_length=MAX_STRING_PROP)] | bool
+Coordinate = Annotated[float, msgspec.Meta(ge=-MAX_COORDINATE, le=MAX_COORDINATE)]
+Dimension = Annotated[int, msgspec.Meta(ge=1, le=65536)]
+
+
+class Position(msgspec.Struct, forbid_unknown_fields=True):
+    """Where a block sits on the canvas. Layout only: it never affects the model."""
+
+    x: Coordinate = 0.0
+    y: Coordinate = 0.0
+
+
+class ModelComponent(msgspec.Struct, forbid_unknown_fields=True):
+    """One block: its type from the catalogue, its props, and its canvas position."""
+
+    id: Identifier
+    type: Annotated[str, msgspec.Meta(max_length=64)]
+    props: Annotated[dict[PropName, PropValue], msgspec.Meta(max_length=_LIMITS.max_props)] = {}
+    position: Position = msgspec.field(default_factory=Position)
+
+
+class DesignMeta(msgspec.Struct, forbid_unknown_fields=True):
+    """Design-wide defaults that blocks inherit when their own prop is unset."""
+
+    d_model: Dimension = _BLOCK_DEFAULTS["d_model"]
+    n_heads: Dimension = _BLOCK_DEFAULTS["n_heads"]
+
+
+class ModelArchitecture(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A design: blocks and the directed edges `[source_id, target_id]` that wire them."""
+
+    id: Identifier
+    name: Annotated[str, msgspec.Meta(max_length=_LIMITS.max_name_length)]
+    description: Annotated[str, msgspec.Meta(max_length=MAX_DESCRIPTION)] = ""
+    components: Annotated[list[ModelComponent], msgspec.Meta(max_length=_LIMITS.max_components)]
+    edges: Annotated[list[tuple[Identifier, Identifier]], msgspec.Meta(max_length=_LIMITS.max_edges)]
+    meta: DesignMeta = msgspec.field(default_factory=DesignMeta)
+    schemaVersion: Annotated[int, msgspec.Meta(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)] = SCHEMA_VERSION
+
+
+class DesignError(msgspec.Struct, forbid_unknown_fields=True):
+    """One validation error. `code` is stable (see the catalogue's `errors`); `component` is the
+    offending block's id, or null for the design as a whole; `hint` suggests a fix where one exists."""
+
+    code: str
+    message: str
+    component: str | None = None
+    hint: str | None = None
+
+
+class ValidationResult(msgspec.Struct, forbid_unknown_fields=True):
+    """`paramCount` is in millions, as in the seed; `paramCountExact` is the integer count that
+    equals `sum(p.numel())` of the compiled model. `estimatedMemory` is training memory in MiB."""
+
+    valid: bool
+    paramCount: float
+    paramCountExact: int
+    estimatedMemory: int
+    errors: list[DesignError]
+
+
+class CompileResult(msgspec.Struct, forbid_unknown_fields=True):
+    """Where the generated module was written and what it holds."""
+
+    import_path: str
+    paramCount: float
+    paramCountExact: int
+    config: dict[str, Any]
+    source_path: str
+    source_sha256: str
+
+
+SCHEMA_TYPES: dict[str, type] = {
+    "model-architecture": ModelArchitecture,
+    "validation-result": ValidationResult,
+    "compile-result": CompileResult,
+}
