@@ -45,17 +45,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return status
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
-    from model_studio.schema_files import check_schema_files, write_schema_files
+def cmd_schema_lint(args: argparse.Namespace) -> int:
+    from model_studio.schema_files import lint_schema_dir, write_schema_files
 
     if args.write:
         for path in write_schema_files():
             print("wrote", path)
-        return 0
-    stale = check_schema_files()
-    for path in stale:
-        print(f"{path} is out of date with model_studio.contracts; run `model-studio schema --write`", file=sys.stderr)
-    return 1 if stale else 0
+    problems = lint_schema_dir()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"schema-lint: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from model_studio.app import create_app
+
+    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,9 +75,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE", help="design JSON files ('-' reads stdin)")
     validate.set_defaults(handler=cmd_validate)
 
-    schema = commands.add_parser("schema", help="check (or --write) schema/*.schema.json against the msgspec types")
-    schema.add_argument("--write", action="store_true", help="regenerate the files instead of checking them")
-    schema.set_defaults(handler=cmd_schema)
+    lint = commands.add_parser("schema-lint", help="check schema/: generated schemas, templates and conformance cases")
+    lint.add_argument("--write", action="store_true", help="regenerate schema/*.schema.json from the msgspec types first")
+    lint.set_defaults(handler=cmd_schema_lint)
+
+    serve = commands.add_parser("serve", help="serve the API and the built PWA")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for the LAN)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(handler=cmd_serve)
     return parser
 
 

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from model_studio.catalogue import load_catalogue
+from model_studio.catalogue import CatalogueDoc, load_catalogue
 
 _LIMITS = load_catalogue().limits
 _BLOCK_DEFAULTS = {
@@ -102,7 +102,31 @@ class CompileResult(msgspec.Struct, forbid_unknown_fields=True):
     source_sha256: str
 
 
+class ExpectedError(msgspec.Struct, forbid_unknown_fields=True):
+    code: str
+    component: str | None
+
+
+class ExpectedResult(msgspec.Struct, forbid_unknown_fields=True):
+    valid: bool
+    errors: list[ExpectedError]
+    paramCount: float
+    paramCountExact: int
+    estimatedMemory: int
+
+
+class ConformanceCase(msgspec.Struct, forbid_unknown_fields=True):
+    """A file in `schema/cases/`: any JSON as the design, and what every validator must answer.
+    Errors compare as a multiset of (code, component) pairs."""
+
+    description: str
+    design: Any
+    expected: ExpectedResult
+
+
 SCHEMA_TYPES: dict[str, type] = {
+    "catalogue": CatalogueDoc,
+    "case": ConformanceCase,
     "model-architecture": ModelArchitecture,
     "validation-result": ValidationResult,
     "compile-result": CompileResult,

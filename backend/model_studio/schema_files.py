@@ -1,40 +1,80 @@
-"""Generate `schema/*.schema.json` (JSON Schema 2020-12) from the msgspec types in `contracts`."""
+"""The files in `schema/`: generating the JSON Schemas from the msgspec types, and linting the rest.
+
+`schema/*.schema.json` (JSON Schema 2020-12) are generated from `contracts.SCHEMA_TYPES`, never
+edited by hand; `lint_schema_dir` fails when they drift, when a template is not a valid design,
+or when a conformance case is malformed.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import jsonschema
 import msgspec
 
-from model_studio.catalogue import SCHEMA_DIR
-from model_studio.contracts import SCHEMA_TYPES
+from model_studio.catalogue import SCHEMA_DIR, load_catalogue
+from model_studio.contracts import SCHEMA_TYPES, ConformanceCase
+from model_studio.validation import validate_design
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
+TEMPLATES_DIR = SCHEMA_DIR / "templates"
+CASES_DIR = SCHEMA_DIR / "cases"
 
 
 def render_schema(name: str, kind: type) -> str:
     generated = msgspec.json.schema(kind)
     document = {"$schema": DIALECT, "$id": f"https://model-studio.local/schema/{name}.schema.json", "title": kind.__name__, **generated}
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    return json.dumps(document, indent=2) + "\n"
 
 
 def schema_path(name: str) -> Path:
     return SCHEMA_DIR / f"{name}.schema.json"
 
 
+def load_schema(name: str) -> dict:
+    return json.loads(schema_path(name).read_text())
+
+
 def write_schema_files() -> list[Path]:
-    paths = []
     for name, kind in SCHEMA_TYPES.items():
         schema_path(name).write_text(render_schema(name, kind))
-        paths.append(schema_path(name))
-    return paths
+    return [schema_path(name) for name in SCHEMA_TYPES]
 
 
-def check_schema_files() -> list[Path]:
-    """The schema files whose content differs from what the types generate."""
-    return [
-        schema_path(name)
+def _schema_problems(instance: object, schema: dict, where: str) -> list[str]:
+    validator = jsonschema.Draft202012Validator(schema)
+    return [f"{where}: {error.json_path}: {error.message}" for error in validator.iter_errors(instance)]
+
+
+def lint_schema_dir() -> list[str]:
+    """Every problem found in `schema/`, as readable lines; empty when all is well."""
+    problems = [
+        f"{schema_path(name)} is out of date with model_studio.contracts; run `model-studio schema-lint --write`"
         for name, kind in SCHEMA_TYPES.items()
         if not schema_path(name).exists() or schema_path(name).read_text() != render_schema(name, kind)
     ]
+    catalogue_path = SCHEMA_DIR / "catalogue.json"
+    problems += _schema_problems(json.loads(catalogue_path.read_text()), load_schema("catalogue"), str(catalogue_path))
+
+    design_schema = load_schema("model-architecture")
+    templates = sorted(TEMPLATES_DIR.glob("*.json"))
+    if not templates:
+        problems.append(f"{TEMPLATES_DIR}: no templates")
+    for path in templates:
+        document = json.loads(path.read_text())
+        problems += _schema_problems(document, design_schema, str(path))
+        result = validate_design(document)
+        problems += [f"{path}: {e.code} [{e.component}]: {e.message}" for e in result.errors]
+        if document.get("id") != path.stem:
+            problems.append(f"{path}: id {document.get('id')!r} differs from the file name")
+
+    case_schema, codes = load_schema("case"), set(load_catalogue().doc.errors)
+    for path in sorted(CASES_DIR.glob("*.json")):
+        document = json.loads(path.read_text())
+        problems += _schema_problems(document, case_schema, str(path))
+        case = msgspec.convert(document, type=ConformanceCase)
+        problems += [f"{path}: unknown error code {e.code!r}" for e in case.expected.errors if e.code not in codes]
+        if case.expected.valid == bool(case.expected.errors):
+            problems.append(f"{path}: 'valid' contradicts the expected errors")
+    return problems

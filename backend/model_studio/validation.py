@@ -407,7 +407,7 @@ def _inputs_fit(analysis: DesignAnalysis, cid: str, kind: str, accepts: tuple[st
 
 def _check_block_rules(analysis: DesignAnalysis, cid: str, kind: str, props: dict[str, Any], shape_in: Shape | None, limits: Any) -> None:
     if kind == "embedding" and props["d_model"] % 8:
-        nearest = max(8, 8 * round(props["d_model"] / 8))
+        nearest = max(8, (props["d_model"] + 4) // 8 * 8)  # ties round up, as Math.round does
         analysis.error("d_model_not_multiple_of_8", f"Embedding {cid!r} has d_model {props['d_model']}, not a multiple of 8.", cid, f"Nearest valid d_model is {nearest}.")
     elif kind == "transformer_layer" and shape_in.width % props["n_heads"]:
         width, heads = shape_in.width, props["n_heads"]

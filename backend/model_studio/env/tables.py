@@ -90,8 +90,10 @@ LINE_SCORE = np.stack([_low_score, _low_score[_REVERSED]])
 """``LINE_SCORE[direction, line]``: the merge score of that slide (uint32)."""
 LINE_MOVABLE = ((LINE_RESULT[TOWARD_LOW] != _ALL_LINES) | (LINE_RESULT[TOWARD_HIGH] != _ALL_LINES) << 1).astype(np.uint8)
 """``LINE_MOVABLE[line]``: bit 0 set if sliding toward nibble 0 changes the line, bit 1 toward nibble 3."""
-LINE_MAX = np.maximum.reduce([_ALL_LINES >> shift & 0xF for shift in (0, 4, 8, 12)]).astype(np.uint8)
-"""``LINE_MAX[line]``: the largest exponent in the line."""
+LINE_CELLS = np.stack([_ALL_LINES >> shift & 0xF for shift in (0, 4, 8, 12)], axis=1).astype(np.int8)
+"""``LINE_CELLS[line]``: the line's four exponents, nibble 0 first (int8, shape (65536, 4))."""
+LINE_MAX = LINE_CELLS.max(axis=1)
+"""``LINE_MAX[line]``: the largest exponent in the line (int8)."""
 MOVABLE_TO_MASK = np.array(
     [[cols & 1, rows & 2, cols & 2, rows & 1] for cols in range(4) for rows in range(4)], dtype=bool
 )

@@ -1,0 +1,250 @@
+"""The blocks and the `GameTransformer` base that every generated model builds on.
+
+This file imports only torch, math and typing: the compiler inlines it verbatim into each
+generated module, so a `.py` export runs with nothing but torch installed.
+
+Forward contract of every `GameTransformer`:
+    model(board, action_mask=None) -> (logits, value)
+    board: (B, 16) int64 tile exponents (0 = empty, k = tile 2**k), row-major.
+    action_mask: (B, 4) bool, True where the move (up, right, down, left) is legal.
+    logits: (B, 4) float, illegal moves set to the dtype's most negative value;
+        with several action outputs, their logits and values are averaged.
+    value: (B,) float.
+After each forward the model also holds:
+    latest_lb_loss: scalar tensor, the sum over MoE layers of lb_coef * Switch load-balancing loss,
+        ready to add to the PPO loss (zero without routed MoE layers).
+    latest_expert_usage: one 1-D tensor per MoE layer (in forward order), the fraction of
+        token-to-expert assignments each expert received; each sums to 1.
+and `aux_loss(board)` gives the weighted auxiliary loss of that forward.
+Under torch.export (the ONNX export) none of this is recorded, since module attributes cannot hold
+traced tensors, and MoE layers run every expert on every token so the graph has static shapes.
+"""
+
+import math
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+BOARD_SIDE = 4
+CELLS = BOARD_SIDE * BOARD_SIDE
+VOCAB = 18  # exponents 0..17: the 131072 tile is the largest a 4x4 board can hold
+ACTIONS = 4
+MAX_EXPONENT = VOCAB - 1
+ADJACENT_PAIRS = 2 * BOARD_SIDE * (BOARD_SIDE - 1)  # 12 horizontal + 12 vertical neighbours
+EMBEDDING_INIT_STD = 0.02
+POLICY_INIT_GAIN = 0.01  # near-uniform initial policy, as CleanRL's PPO does
+VALUE_INIT_GAIN = 1.0
+ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "none": nn.Identity}
+
+
+def aux_target(board: torch.Tensor, target: str) -> torch.Tensor:
+    """A (B,) float target in [0, 1] read from (B, 16) tile exponents.
+
+    empty_cells: empty cells / 16; max_tile: largest exponent / 17;
+    merge_pairs: horizontally or vertically adjacent equal non-empty tiles / 24.
+    """
+    if target == "empty_cells":
+        return (board == 0).float().sum(1) / CELLS
+    if target == "max_tile":
+        return board.max(1).values.float() / MAX_EXPONENT
+    if target == "merge_pairs":
+        grid = board.view(-1, BOARD_SIDE, BOARD_SIDE)
+        across = (grid[:, :, 1:] == grid[:, :, :-1]) & (grid[:, :, 1:] != 0)
+        down = (grid[:, 1:, :] == grid[:, :-1, :]) & (grid[:, 1:, :] != 0)
+        return (across.flatten(1).sum(1) + down.flatten(1).sum(1)).float() / ADJACENT_PAIRS
+    raise ValueError(f"unknown aux target {target!r}")
+
+
+class TileEmbedding(nn.Module):
+    """(B, 16) exponents -> (B, 16, d_model) tokens, plus a learned vector per cell."""
+
+    def __init__(self, d_model: int, positional: bool):
+        super().__init__()
+        self.tiles = nn.Embedding(VOCAB, d_model)
+        nn.init.normal_(self.tiles.weight, std=EMBEDDING_INIT_STD)
+        self.positions = nn.Parameter(torch.randn(CELLS, d_model) * EMBEDDING_INIT_STD) if positional else None
+
+    def forward(self, board: torch.Tensor) -> torch.Tensor:
+        tokens = self.tiles(board)
+        return tokens + self.positions if self.positions is not None else tokens
+
+
+class TransformerLayer(nn.Module):
+    """Pre-norm encoder layer: multi-head self-attention over the 16 cells, then a GELU
+    feed-forward net, each with a residual. No dropout: PPO's data is its own regulariser."""
+
+    def __init__(self, width: int, n_heads: int, ff_mult: int):
+        super().__init__()
+        self.n_heads = n_heads
+        self.head_width = width // n_heads
+        self.attention_norm = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.attention_out = nn.Linear(width, width)
+        self.ff_norm = nn.LayerNorm(width)
+        self.ff_in = nn.Linear(width, ff_mult * width)
+        self.ff_out = nn.Linear(ff_mult * width, width)
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, width = x.shape
+        # (B, T, 3, H, d) -> three (B, H, T, d) tensors
+        q, k, v = self.qkv(x).view(batch, tokens, 3, self.n_heads, self.head_width).permute(2, 0, 3, 1, 4)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_width)
+        mixed = scores.softmax(-1) @ v
+        return self.attention_out(mixed.transpose(1, 2).reshape(batch, tokens, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attention(self.attention_norm(x))
+        return x + self.ff_out(F.gelu(self.ff_in(self.ff_norm(x))))
+
+
+class MoELayer(nn.Module):
+    """Pre-norm mixture-of-experts feed-forward with a residual.
+
+    A bias-free linear gate scores the experts per token; each token goes to its top_k experts
+    (softmax over all experts, weights renormalised over the chosen k). Experts are 2-layer GELU
+    MLPs. Each forward stores `latest_usage` (fraction of assignments per expert, detached) and
+    `latest_balance_loss`, the Switch loss n_experts * sum_i f_i * P_i (f_i: fraction of
+    assignments to expert i, P_i: mean router probability), before any lb_coef weighting.
+    """
+
+    def __init__(self, width: int, n_experts: int, ff_mult: int, top_k: int, lb_coef: float):
+        super().__init__()
+        self.n_experts = n_experts
+        self.top_k = top_k
+        self.lb_coef = lb_coef
+        self.norm = nn.LayerNorm(width)
+        self.gate = nn.Linear(width, n_experts, bias=False)
+        self.experts = nn.ModuleList(
+            nn.Sequential(nn.Linear(width, ff_mult * width), nn.GELU(), nn.Linear(ff_mult * width, width))
+            for _ in range(n_experts)
+        )
+        self.latest_usage = torch.full((n_experts,), 1.0 / n_experts)
+        self.latest_balance_loss = torch.zeros(())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.norm(x).reshape(-1, x.shape[-1])
+        probs = self.gate(tokens).softmax(-1)
+        top_probs, top_experts = probs.topk(self.top_k, dim=-1)
+        top_weights = top_probs / top_probs.sum(-1, keepdim=True)
+        chosen = torch.zeros_like(probs).scatter(-1, top_experts, 1.0)
+        combine = torch.zeros_like(probs).scatter(-1, top_experts, top_weights)
+        if torch.compiler.is_exporting():
+            return x + self.mix_dense(tokens, combine).view_as(x)
+        assigned = chosen.mean(0) / self.top_k
+        self.latest_usage = assigned.detach()
+        self.latest_balance_loss = self.n_experts * (assigned * probs.mean(0)).sum()
+        return x + self.mix_sparse(tokens, chosen, combine).view_as(x)
+
+    def mix_sparse(self, tokens: torch.Tensor, chosen: torch.Tensor, combine: torch.Tensor) -> torch.Tensor:
+        """Run each expert on only the tokens routed to it: compute scales with top_k."""
+        mixed = torch.zeros_like(tokens)
+        for index, expert in enumerate(self.experts):
+            rows = chosen[:, index].nonzero().squeeze(1)
+            mixed.index_add_(0, rows, expert(tokens[rows]) * combine[rows, index, None])
+        return mixed
+
+    def mix_dense(self, tokens: torch.Tensor, combine: torch.Tensor) -> torch.Tensor:
+        """The same sum with every expert on every token (zero weight where not chosen), so the
+        exported graph has static shapes."""
+        outputs = torch.stack([expert(tokens) for expert in self.experts], 1)
+        return (combine.unsqueeze(-1) * outputs).sum(1)
+
+
+class Dense(nn.Module):
+    """Flatten (tokens keep their cell order), then Linear and an activation."""
+
+    def __init__(self, in_features: int, units: int, activation: str):
+        super().__init__()
+        self.linear = nn.Linear(in_features, units)
+        self.activation = ACTIVATIONS[activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.linear(x.flatten(1)))
+
+
+class AuxLossHead(nn.Module):
+    """Predicts an auxiliary board statistic (see `aux_target`) from flattened features.
+
+    The prediction is sigmoid(Linear(features, 1)), in [0, 1] like its target; it is kept in
+    `latest_prediction` for `GameTransformer.aux_loss` and never reaches the policy.
+    """
+
+    def __init__(self, in_features: int, target: str, weight: float):
+        super().__init__()
+        self.target = target
+        self.weight = weight
+        self.linear = nn.Linear(in_features, 1)
+        self.latest_prediction: Optional[torch.Tensor] = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        prediction = torch.sigmoid(self.linear(x.flatten(1))).squeeze(-1)
+        if not torch.compiler.is_exporting():
+            self.latest_prediction = prediction
+        return prediction
+
+
+class ActionOutput(nn.Module):
+    """Policy logits (B, 4) and value (B,) from flattened features."""
+
+    def __init__(self, in_features: int):
+        super().__init__()
+        self.policy = nn.Linear(in_features, ACTIONS)
+        self.value = nn.Linear(in_features, 1)
+        nn.init.orthogonal_(self.policy.weight, POLICY_INIT_GAIN)
+        nn.init.orthogonal_(self.value.weight, VALUE_INIT_GAIN)
+        nn.init.zeros_(self.policy.bias)
+        nn.init.zeros_(self.value.bias)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        features = x.flatten(1)
+        return self.policy(features), self.value(features).squeeze(-1)
+
+
+class GameTransformer(nn.Module):
+    """Base of every generated model; see the module docstring for the forward contract.
+
+    Subclasses build their blocks in `__init__` (in forward order) and write `forward` out block
+    by block, ending with `return self.policy_and_value(heads, action_mask)`.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.latest_lb_loss = torch.zeros(())
+        self.latest_expert_usage: List[torch.Tensor] = []
+
+    def run_checkpointed(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Recompute `block` in the backward pass instead of storing its activations. Only when
+        training with gradients: inference and export call the block plainly."""
+        if self.training and torch.is_grad_enabled():
+            return checkpoint(block, x, use_reentrant=False)
+        return block(x)
+
+    def policy_and_value(
+        self, heads: List[Tuple[torch.Tensor, torch.Tensor]], action_mask: Optional[torch.Tensor]
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Average the action outputs, mask illegal moves, and record the MoE statistics."""
+        logits = torch.stack([head[0] for head in heads]).mean(0)
+        value = torch.stack([head[1] for head in heads]).mean(0)
+        if action_mask is not None:
+            logits = logits.masked_fill(~action_mask, torch.finfo(logits.dtype).min)
+        if torch.compiler.is_exporting():
+            return logits, value
+        layers = [module for module in self.modules() if isinstance(module, MoELayer)]
+        self.latest_expert_usage = [layer.latest_usage for layer in layers]
+        self.latest_lb_loss = sum(
+            (layer.lb_coef * layer.latest_balance_loss for layer in layers), logits.new_zeros(())
+        )
+        return logits, value
+
+    def aux_loss(self, board: torch.Tensor) -> torch.Tensor:
+        """Sum over aux heads of weight * MSE(prediction, target) for the last forward on `board`;
+        a zero scalar for a model without aux heads."""
+        total = self.latest_lb_loss.new_zeros(())
+        for head in self.modules():
+            if isinstance(head, AuxLossHead) and head.latest_prediction is not None:
+                target = aux_target(board, head.target).to(head.latest_prediction.dtype)
+                total = total + head.weight * F.mse_loss(head.latest_prediction, target)
+        return total

@@ -1,0 +1,41 @@
+# Model Studio: `just run` serves the app, `just test` runs every test. Both set up first.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+python := ".venv/bin/python"
+host := "127.0.0.1"
+port := "8000"
+
+# List the recipes.
+default:
+    @just --list
+
+# Install what is missing or changed: venv + pinned torch, npm packages + PWA build, Chromium.
+setup *steps:
+    tools/setup.sh {{steps}}
+
+# Set up, build the PWA and serve it with the API (HOST=0.0.0.0 for the LAN).
+run host=host port=port: (setup "python" "pwa")
+    .venv/bin/model-studio serve --host {{host}} --port {{port}}
+
+# Set up and run every test: Python (unit, property, API, end-to-end) and the PWA's vitest.
+test *pytest_args: setup
+    {{python}} -m pytest {{pytest_args}}
+    if [ -f pwa/package.json ]; then cd pwa && npx vitest run; fi
+
+# Check schema/: generated JSON Schemas, templates and conformance cases.
+schema-lint: (setup "python")
+    .venv/bin/model-studio schema-lint
+
+# Regenerate schema/*.schema.json, the templates and the conformance cases.
+schema-write: (setup "python")
+    {{python}} tools/make_templates.py
+    {{python}} tools/make_cases.py
+    .venv/bin/model-studio schema-lint --write
+
+# Every benchmark; each prints its figures and goals.
+bench: bench-validate
+
+# Validation time for a 500-block design.
+bench-validate: (setup "python")
+    {{python}} tools/bench/bench_validate.py

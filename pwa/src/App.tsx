@@ -1,0 +1,3 @@
+export function App() {
+  return <main aria-label="Model Studio">Model Studio</main>;
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh clone: the Python venv (pinned CPU torch), the PWA's npm
+# packages and build, and Debian's Chromium for the browser tests. Each step is skipped when
+# the inputs it depends on have not changed since it last succeeded (hashes in .setup/).
+#   tools/setup.sh [python] [pwa] [browser]   (no arguments: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .setup
+
+fingerprint() { find "$@" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -c1-64; }
+fresh() { [ -f ".setup/$1" ] && [ "$(cat ".setup/$1")" = "$2" ]; }
+
+setup_python() {
+  local want; want=$(fingerprint pyproject.toml constraints.txt)
+  if [ -x .venv/bin/python ] && fresh python "$want"; then return; fi
+  echo "setup: python venv (torch pinned by constraints.txt)"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+  echo "$want" > .setup/python
+}
+
+setup_pwa() {
+  [ -f pwa/package.json ] || return 0
+  local deps; deps=$(fingerprint pwa/package.json pwa/package-lock.json)
+  if [ ! -d pwa/node_modules ] || ! fresh npm "$deps"; then
+    echo "setup: npm ci"
+    (cd pwa && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$deps" > .setup/npm
+  fi
+  local sources; sources=$(fingerprint pwa/src pwa/public pwa/index.html pwa/vite.config.ts pwa/tsconfig.json pwa/package-lock.json schema)
+  if [ -f pwa/dist/index.html ] && fresh pwa-build "$sources"; then return; fi
+  echo "setup: building the PWA"
+  (cd pwa && npm run --silent build)
+  echo "$sources" > .setup/pwa-build
+}
+
+setup_browser() {
+  command -v chromium >/dev/null && return 0
+  echo "setup: installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: run 'sudo apt-get install -y chromium' (needs root)" >&2
+    return 1
+  fi
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(python pwa browser)
+for step in "${steps[@]}"; do "setup_$step"; done
