@@ -34,8 +34,12 @@ schema-write: (setup "python")
     .venv/bin/model-studio schema-lint --write
 
 # Every benchmark; each prints its figures and goals.
-bench: bench-validate
+bench: bench-validate bench-env
 
 # Validation time for a 500-block design.
 bench-validate: (setup "python")
     {{python}} tools/bench/bench_validate.py
+
+# 2048 env speed: batched board-steps/s at N=1024 and 4096, single-env steps/s.
+bench-env: (setup "python")
+    {{python}} tools/bench/bench_env.py

@@ -13,7 +13,7 @@ TEMPLATE = SCHEMA_DIR / "templates" / "small-transformer.json"
 def test_valid_design_reports_size_and_exits_zero(capsys):
     assert main(["validate", str(TEMPLATE)]) == 0
     out = capsys.readouterr().out
-    assert "valid" in out and "107,397" in out and "MiB" in out
+    assert "valid" in out and "107,269" in out and "MiB" in out
 
 
 def test_invalid_design_lists_errors_with_components_and_hints(tmp_path, capsys):

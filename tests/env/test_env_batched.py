@@ -55,6 +55,7 @@ def test_statistics_over_many_auto_resets():
         finished += int(terminated.sum())
         score[terminated] = 0
         length[terminated] = 0
+        assert (envs.episode_score == score).all() and (envs.episode_length == length).all()
     assert finished > 300
 
 

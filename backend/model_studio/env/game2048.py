@@ -87,7 +87,8 @@ class Game2048Env(gym.Env[np.ndarray, np.int64]):
 
     ## Starting State
     An empty board with two spawned tiles, or the board passed as
-    ``reset(options={"board": exponents})`` (16 row-major exponents).
+    ``reset(options={"board": exponents})`` (16 row-major exponents). Spawns
+    come from ``np_random``, so ``reset(seed=...)`` makes episodes reproducible.
 
     ## Episode End
     Terminates when no move changes the board. A move that does not change the
@@ -135,7 +136,8 @@ class Game2048Env(gym.Env[np.ndarray, np.int64]):
         if seed is not None:
             self._uniforms = []  # drawn from the previous generator
         board: Sequence[int] | None = (options or {}).get("board")
-        self._set_board(encode_board(board) if board is not None else 0)
+        self._board = encode_board(board) if board is not None else 0
+        self._transposed = transpose(self._board)
         if board is None:
             self._spawn()
             self._spawn()
@@ -167,9 +169,6 @@ class Game2048Env(gym.Env[np.ndarray, np.int64]):
         width = max(len(str(t)) for t in tiles)
         rows = (" ".join(f"{t or '.':>{width}}" for t in tiles[r : r + 4]) for r in range(0, NUM_CELLS, 4))
         return "\n".join(rows) + f"\nscore {self._score}\n"
-
-    def _set_board(self, board: int) -> None:
-        self._board, self._transposed = board, transpose(board)
 
     def _spawn(self) -> None:
         if len(self._uniforms) < 2:

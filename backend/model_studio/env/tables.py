@@ -88,7 +88,8 @@ LINE_RESULT = np.stack([_low_result, _reverse_nibbles(_low_result[_REVERSED])])
 Toward nibble 3 is toward nibble 0 on the nibble-reversed line."""
 LINE_SCORE = np.stack([_low_score, _low_score[_REVERSED]])
 """``LINE_SCORE[direction, line]``: the merge score of that slide (uint32)."""
-LINE_MOVABLE = ((LINE_RESULT[TOWARD_LOW] != _ALL_LINES) | (LINE_RESULT[TOWARD_HIGH] != _ALL_LINES) << 1).astype(np.uint8)
+_moves_low, _moves_high = LINE_RESULT != _ALL_LINES
+LINE_MOVABLE = (_moves_low | _moves_high << 1).astype(np.uint8)
 """``LINE_MOVABLE[line]``: bit 0 set if sliding toward nibble 0 changes the line, bit 1 toward nibble 3."""
 LINE_CELLS = np.stack([_ALL_LINES >> shift & 0xF for shift in (0, 4, 8, 12)], axis=1).astype(np.int8)
 """``LINE_CELLS[line]``: the line's four exponents, nibble 0 first (int8, shape (65536, 4))."""
