@@ -5,7 +5,7 @@ from model_studio.formula import FormulaError, compile_formula, formula_names
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("0", 0), ("2 + 3 * 4", 14), ("(2 + 3) * 4", 20), ("10 - 4 - 3", 3), ("w*w + 9*w", 4 * 4 + 36), ("T*(10*w + 2)", 16 * 42)],
+    [("0", 0), ("2 + 3 * 4", 14), ("(2 + 3) * 4", 20), ("10 - 4 - 3", 3), ("w*w + 9*w", 4 * 4 + 36), ("T*(10*w + 2)", 16 * 42), (" w ", 4)],
 )
 def test_precedence_and_associativity(text, expected):
     assert compile_formula(text)({"w": 4, "T": 16}) == expected

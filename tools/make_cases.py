@@ -75,6 +75,7 @@ def cases():
          ("moe", "moe_layer", {"n_experts": 2}), ("add", "residual_add"), ("ln", "layer_norm"), ("fc", "dense", {"units": 64}), ("out", "action_output"), ("aux", "aux_loss_head")], \
         [("in", "emb"), ("emb", "c1"), ("c1", "t1"), ("t1", "r"), ("r", "moe"), ("moe", "add"), ("t1", "add"), ("add", "ln"), ("ln", "fc"), ("fc", "out"), ("ln", "aux")], d_model=32), []
     yield "valid-integral-float-prop", "An int prop written as 4.0 is the integer 4 (JSON has one number type).", head(("t1", "transformer_layer", {"n_heads": 4.0})), []
+    yield "valid-integral-float-meta", "meta and schemaVersion written as 64.0 and 1.0 read as integers.", head(("t1", "transformer_layer")) | {"meta": {"d_model": 64.0, "n_heads": 4.0}, "schemaVersion": 1.0}, []
     yield "valid-hostile-name", "Names are data: quotes, newlines and code are fine.", design(
         [("in", "board_input"), ("emb", "embedding"), ("out", "action_output")], [("in", "emb"), ("emb", "out")], design_id="x-1_", name='"""; __import__("os").system("rm -rf /") #\n\u202e'), []
     yield "valid-wide-dense", "A 1024-unit dense layer sits exactly at max_width.", head(("fc", "dense", {"units": 1024}), d_model=8), []
@@ -87,6 +88,7 @@ def cases():
     yield "schema-prop-object", "Prop values are scalars.", design([("in", "board_input"), ("fc", "dense", {"units": {"value": 3}})], []), [("schema_violation", "fc")]
     yield "schema-edge-arity", "An edge is a [source, target] pair.", design([("in", "board_input")], []) | {"edges": [["in"]]}, [("schema_violation", None)]
     yield "schema-bad-version", "Only schemaVersion 1 exists.", head() | {"schemaVersion": 7}, [("schema_violation", None)]
+    yield "schema-id-trailing-newline", "An id cannot end in a newline (Python's `$` would allow it).", design([("in", "board_input"), ("emb\n", "embedding")], []), [("schema_violation", "emb\n")]
     yield "schema-position-absurd", "Canvas positions are bounded.", design([("in", "board_input")], []) | {"components": [{"id": "in", "type": "board_input", "position": {"x": 1e12, "y": 0}}]}, [("schema_violation", "in")]
 
     # --- components and props -----------------------------------------------------------------

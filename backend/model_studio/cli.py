@@ -67,6 +67,59 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _design_or_report(path: str) -> bytes | None:
+    """The design file's bytes, or None after saying why it cannot be read."""
+    try:
+        return _read(path)
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+        return None
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from model_studio.codegen import InvalidDesignError, compile_design
+
+    document = _design_or_report(args.design)
+    if document is None:
+        return 2
+    try:
+        result = compile_design(document, args.data_dir)
+    except InvalidDesignError:
+        print(f"{args.design}: not compiled, the design is invalid", file=sys.stderr)
+        print(format_report(args.design, validate_design(document)), file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot write to {args.data_dir}: {exc.strerror}", file=sys.stderr)
+        return 2
+    print(f"wrote {result.import_path}")
+    print(f"  parameters: {result.paramCountExact:,} ({result.paramCount:.3f} M)")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from model_studio.codegen import InvalidDesignError
+    from model_studio.export import ExportError, export_design
+
+    document = _design_or_report(args.design)
+    if document is None:
+        return 2
+    try:
+        path = export_design(document, args.fmt, args.out, checkpoint=args.checkpoint, seed=args.seed)
+    except InvalidDesignError:
+        print(f"{args.design}: not exported, the design is invalid", file=sys.stderr)
+        print(format_report(args.design, validate_design(document)), file=sys.stderr)
+        return 1
+    except ExportError as exc:
+        print(f"{args.design}: not exported: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    weights = f"weights from {args.checkpoint}" if args.checkpoint else f"fresh weights, seed {args.seed}"
+    print(f"wrote {path} ({args.fmt}, {weights})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="model-studio", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -83,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for the LAN)")
     serve.add_argument("--port", type=int, default=8000)
     serve.set_defaults(handler=cmd_serve)
+
+    compile_ = commands.add_parser("compile", help="compile a design to <data-dir>/generated/<id>.py")
+    compile_.add_argument("design", metavar="FILE", help="design JSON file ('-' reads stdin)")
+    compile_.add_argument("--data-dir", default=".data", metavar="DIR", help="data directory (default: .data)")
+    compile_.set_defaults(handler=cmd_compile)
+
+    export = commands.add_parser("export", help="export a design's model as .onnx, .pt or .py")
+    export.add_argument("design", metavar="FILE", help="design JSON file ('-' reads stdin)")
+    export.add_argument("--fmt", choices=["onnx", "pt", "py"], required=True, help="file format")
+    export.add_argument("--out", required=True, metavar="FILE", help="where to write the export")
+    export.add_argument("--checkpoint", metavar="CKPT", help="training checkpoint whose weights to export (default: fresh weights)")
+    export.add_argument("--seed", type=int, default=0, help="seed for fresh weights (default: 0)")
+    export.set_defaults(handler=cmd_export)
     return parser
 
 

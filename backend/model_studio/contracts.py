@@ -22,8 +22,9 @@ _BLOCK_DEFAULTS = {
 }
 
 SCHEMA_VERSION = 1
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
-PROP_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+# `$(?!\n)`: Python's `$` also matches before a final newline; JavaScript's never does.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$(?!\n)"
+PROP_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$(?!\n)"
 MAX_COORDINATE = 1_000_000.0
 MAX_STRING_PROP = 64
 MAX_DESCRIPTION = 1000

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 
 Formula = Callable[[Mapping[str, int]], int]
 
-_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(.))")
+_TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z0-9_]*)|(\S))")
 
 
 class FormulaError(ValueError):

@@ -80,13 +80,22 @@ class DesignDecodeError(ValueError):
         self.error = error
 
 
+def _json_number(text: str) -> int | float:
+    """JSON has one number type: `4.0` is the integer 4 to a JavaScript client, so it is here too."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+_JSON_DECODER = msgspec.json.Decoder(float_hook=_json_number)
+
+
 def decode_design(document: bytes | str | Any) -> ModelArchitecture:
     """Decode JSON text or already-parsed JSON data into a typed design."""
-    raw = document
     try:
-        if isinstance(document, (bytes, bytearray, memoryview, str)):
-            raw = msgspec.json.decode(document)
-    except msgspec.DecodeError as exc:
+        if not isinstance(document, (bytes, bytearray, memoryview, str)):
+            document = msgspec.json.encode(document)  # one path, so numbers read as they would as text
+        raw = _JSON_DECODER.decode(document)
+    except (msgspec.DecodeError, TypeError, ValueError, OverflowError) as exc:
         raise DesignDecodeError(DesignError(code="invalid_json", message=f"Not valid JSON: {exc}")) from None
     try:
         return msgspec.convert(raw, type=ModelArchitecture)
@@ -174,8 +183,7 @@ def _decode_prop(analysis: DesignAnalysis, cid: str, name: str, spec: Any, value
     elif isinstance(value, bool) or isinstance(value, str) != (spec.type == "enum"):
         decoded = None
     elif spec.type == "int":
-        # JSON has one number type: 4.0 is the integer 4 to a JavaScript client, so it is here too.
-        decoded = int(value) if isinstance(value, int) or (isinstance(value, float) and value.is_integer()) else None
+        decoded = value if isinstance(value, int) else None  # integral floats arrive as ints (_json_number)
     elif spec.type == "float":
         decoded = float(value)
     else:

@@ -1,10 +1,19 @@
+import "@xyflow/react/dist/base.css";
+import "./styles.css";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
-import { App } from "./App.tsx";
-import "./styles.css";
+import { App } from "./app/App";
+import { flushSaves, useLibrary } from "./app/library";
+import { registerServiceWorker } from "./pwa/serviceWorker";
 
 const root = document.getElementById("root");
 if (!root) throw new Error("index.html has no #root element");
+
+registerServiceWorker(async () => {
+  await flushSaves();
+  return useLibrary.getState().saveState === "saved";
+});
+
 createRoot(root).render(
   <StrictMode>
     <App />

@@ -30,7 +30,7 @@ from torch.utils.checkpoint import checkpoint
 
 BOARD_SIDE = 4
 CELLS = BOARD_SIDE * BOARD_SIDE
-VOCAB = 18  # exponents 0..17: the 131072 tile is the largest a 4x4 board can hold
+VOCAB = 16  # exponents 0..15, as the catalogue says: the env's 4-bit cells stop at the 32768 tile
 ACTIONS = 4
 MAX_EXPONENT = VOCAB - 1
 ADJACENT_PAIRS = 2 * BOARD_SIDE * (BOARD_SIDE - 1)  # 12 horizontal + 12 vertical neighbours
@@ -43,7 +43,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh, "none": nn.Ide
 def aux_target(board: torch.Tensor, target: str) -> torch.Tensor:
     """A (B,) float target in [0, 1] read from (B, 16) tile exponents.
 
-    empty_cells: empty cells / 16; max_tile: largest exponent / 17;
+    empty_cells: empty cells / 16; max_tile: largest exponent / 15;
     merge_pairs: horizontally or vertically adjacent equal non-empty tiles / 24.
     """
     if target == "empty_cells":

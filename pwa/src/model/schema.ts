@@ -4,7 +4,11 @@
  * then given the defaults the server's msgspec types fill in.
  *
  * Like the server, only the first schema error is reported, as `schema_violation`, naming the
- * component the error sits in when that component has a string id.
+ * component the error sits in when that component has a string id. "First" is the server's order:
+ * msgspec walks a document depth-first in key order, checks a container's length before its items
+ * and a key before its value, and reports a missing required field only after the object's other
+ * fields. Ajv collects every error and the one msgspec would meet first is chosen, so both sides
+ * blame the same component.
  */
 import Ajv2020, { type ErrorObject } from "ajv/dist/2020";
 import architectureSchema from "@schema/model-architecture.schema.json";
@@ -13,7 +17,7 @@ import type { DesignError, Edge, ModelArchitecture, ModelComponent, PropValue } 
 
 const SCHEMA_VERSION = 1;
 
-const ajv = new Ajv2020({ strict: true });
+const ajv = new Ajv2020({ strict: true, allErrors: true });
 const checkArchitecture = ajv.compile(architectureSchema);
 
 export type DecodeOutcome = { ok: true; design: ModelArchitecture } | { ok: false; error: DesignError };
@@ -61,8 +65,49 @@ function componentOf(segments: string[], raw: unknown): string | null {
   return isPlainObject(component) && typeof component.id === "string" ? component.id : null;
 }
 
-function schemaError(error: ErrorObject, raw: unknown): DesignError {
-  const segments = pointerSegments(error.instancePath);
+/** Position of an error in msgspec's walk, compared lexicographically (a prefix comes first). */
+function walkPosition(error: ErrorObject, segments: string[], raw: unknown): number[] {
+  const position: number[] = [];
+  let node = raw;
+  // An object member is [index, 1], so that an error in its key, [index, 0], comes before its value.
+  const member = (object: Record<string, unknown>, key: string): number[] => [Object.keys(object).indexOf(key), 1];
+  for (const segment of segments) {
+    if (Array.isArray(node)) {
+      position.push(Number(segment));
+      node = node[Number(segment)];
+    } else if (isPlainObject(node)) {
+      position.push(...member(node, segment));
+      node = node[segment];
+    }
+  }
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === "required") position.push(Number.POSITIVE_INFINITY);
+  else if (error.keyword === "additionalProperties" && isPlainObject(node)) position.push(...member(node, String(params.additionalProperty)));
+  else if (error.keyword === "propertyNames" && isPlainObject(node)) position.push(member(node, String(params.propertyName))[0], 0);
+  return position;
+}
+
+function comparePositions(a: number[], b: number[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i];
+  return a.length - b.length;
+}
+
+/** Errors of an `anyOf` branch or a property name's own schema: the keyword's own error stands for them. */
+const NESTED_ERROR = /\/(anyOf|propertyNames)\//;
+
+/** The error msgspec meets first. */
+function firstError(errors: ErrorObject[], raw: unknown): { error: ErrorObject; segments: string[] } {
+  const located = errors
+    .filter((error) => !NESTED_ERROR.test(error.schemaPath))
+    .map((error) => {
+      const segments = pointerSegments(error.instancePath);
+      return { error, segments, position: walkPosition(error, segments, raw) };
+    });
+  return located.reduce((first, next) => (comparePositions(next.position, first.position) < 0 ? next : first));
+}
+
+function schemaError(errors: ErrorObject[], raw: unknown): DesignError {
+  const { error, segments } = firstError(errors, raw);
   return {
     code: "schema_violation",
     message: `Design does not match the schema: ${describe(error)} - at \`${readablePath(segments, raw)}\``,
@@ -106,7 +151,7 @@ export function decodeDesign(document: unknown): DecodeOutcome {
     }
   }
   if (!checkArchitecture(raw)) {
-    return { ok: false, error: schemaError(checkArchitecture.errors![0], raw) };
+    return { ok: false, error: schemaError(checkArchitecture.errors!, raw) };
   }
   return { ok: true, design: withDefaults(raw as Record<string, unknown>) };
 }

@@ -1,0 +1,80 @@
+/**
+ * The floating validation banner (green when the design is valid, red with its first three
+ * errors when not; tapping an error shows its block) and the parameter and memory overlay.
+ */
+import { useReactFlow } from "@xyflow/react";
+import { findComponent } from "../model/graph";
+import type { DesignError } from "../model/types";
+import { Icon } from "../ui/icons";
+import { BLOCK_HEIGHT, BLOCK_WIDTH, FAR_ZOOM } from "./BlockNode";
+import type { BlockNode } from "./flow";
+import { select, useEditor } from "./store";
+import { useValidation } from "./validation";
+
+/** Errors listed in the banner; the rest are counted. */
+export const BANNER_ERRORS = 3;
+/** Showing an error's block zooms in at least this far, so the block is readable. */
+const SHOW_BLOCK_MIN_ZOOM = 2 * FAR_ZOOM;
+/** Duration of the pan to an error's block, in milliseconds. */
+const SHOW_BLOCK_MS = 300;
+
+const numberFormat = new Intl.NumberFormat("en-US");
+
+function ErrorRow({ error }: { error: DesignError }) {
+  const flow = useReactFlow<BlockNode>();
+  const text = error.hint ? `${error.message} ${error.hint}` : error.message;
+  const target = error.component;
+  if (!target) return <li className="banner__error">{text}</li>;
+
+  const show = () => {
+    const component = findComponent(useEditor.getState().design!, target);
+    if (!component) return;
+    select({ kind: "block", id: target });
+    const zoom = Math.max(flow.getZoom(), SHOW_BLOCK_MIN_ZOOM);
+    void flow.setCenter(component.position.x + BLOCK_WIDTH / 2, component.position.y + BLOCK_HEIGHT / 2, { zoom, duration: SHOW_BLOCK_MS });
+  };
+  return (
+    <li>
+      <button type="button" className="banner__error banner__error--link" onClick={show} aria-label={`Show ${target}: ${error.message}`}>
+        {text}
+      </button>
+    </li>
+  );
+}
+
+export function ValidationBanner() {
+  const result = useValidation((s) => s.result);
+  if (!result) return null;
+  if (result.valid) {
+    return (
+      <section className="banner banner--valid" aria-label="Validation" aria-live="polite">
+        <Icon name="check" /> <span>Valid design</span>
+      </section>
+    );
+  }
+  const more = result.errors.length - BANNER_ERRORS;
+  return (
+    <section className="banner banner--invalid" aria-label="Validation" aria-live="polite">
+      <p className="banner__title">
+        <Icon name="alert" /> {result.errors.length} problem{result.errors.length === 1 ? "" : "s"}
+      </p>
+      <ul className="banner__errors">
+        {result.errors.slice(0, BANNER_ERRORS).map((error, index) => (
+          <ErrorRow key={`${index}:${error.code}:${error.component}`} error={error} />
+        ))}
+      </ul>
+      {more > 0 && <p className="banner__more">and {more} more</p>}
+    </section>
+  );
+}
+
+export function StatsOverlay() {
+  const result = useValidation((s) => s.result);
+  if (!result) return null;
+  return (
+    <output className="stats" aria-label="Model size">
+      <span>{numberFormat.format(result.paramCountExact)} params</span>
+      <span>{numberFormat.format(result.estimatedMemory)} MiB to train</span>
+    </output>
+  );
+}

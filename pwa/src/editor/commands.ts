@@ -1,0 +1,89 @@
+/**
+ * What the user can do to a design, each as exactly one undo step. The canvas, the sheets and the
+ * keyboard all call these; none of them edits the design directly.
+ */
+import { catalogue } from "../model/catalogue";
+import { connectionProblem } from "../model/connect";
+import { addComponent, addEdge, duplicateComponent, findComponent, freeSpot, moveComponents, removeElements, setProp } from "../model/graph";
+import type { DesignMeta, Edge, Position, PropValue } from "../model/types";
+import { commit, useEditor } from "./store";
+
+/** How far a duplicate lands from its original, in canvas units. */
+export const DUPLICATE_OFFSET = { x: 32, y: 32 };
+/** How far a new block steps down when its spot is taken, in canvas units. */
+export const ADD_STEP = 96;
+
+const labelOf = (type: string) => catalogue.blocks.get(type)?.spec.label ?? type;
+
+/** Add a block of `type` near `position`; returns its id. */
+export function addBlock(type: string, position: Position): string | null {
+  let id: string | null = null;
+  commit(`Add ${labelOf(type)}`, (design) => {
+    const added = addComponent(design, type, freeSpot(design, position, ADD_STEP));
+    id = added.id;
+    return added.design;
+  });
+  return id;
+}
+
+/** Wire `source` to `target`; returns why not when the edge is refused. */
+export function connect(source: string, target: string): string | null {
+  const design = useEditor.getState().design;
+  if (!design) return "No design is open.";
+  const edge: Edge = [source, target];
+  const problem = connectionProblem(design, edge);
+  if (problem) return problem;
+  commit("Connect", (current) => addEdge(current, edge), { kind: "edge", edge });
+  return null;
+}
+
+/** Delete what is selected: a block together with its edges, or one edge. */
+export function deleteSelection(): boolean {
+  const { selection } = useEditor.getState();
+  if (selection?.kind === "block") {
+    return commit("Delete block", (design) => removeElements(design, [selection.id]), null);
+  }
+  if (selection?.kind === "edge") {
+    return commit("Delete wire", (design) => removeElements(design, [], [selection.edge]), null);
+  }
+  return false;
+}
+
+/** Move blocks after a drag: the whole drag is one step. */
+export function moveBlocks(moves: ReadonlyMap<string, Position>): boolean {
+  return commit("Move", (design) => moveComponents(design, moves));
+}
+
+/** Set a prop, or reset it to its default with `undefined`. */
+export function setBlockProp(id: string, name: string, value: PropValue | undefined): boolean {
+  return commit(value === undefined ? `Reset ${name}` : `Set ${name}`, (design) => {
+    const current = findComponent(design, id)?.props[name];
+    return current === value ? null : setProp(design, id, name, value);
+  });
+}
+
+/** Duplicate a block (type and props) next to it; returns the copy's id. */
+export function duplicateBlock(id: string): string | null {
+  let copyId: string | null = null;
+  commit("Duplicate", (design) => {
+    const original = findComponent(design, id);
+    if (!original) return null;
+    const position = { x: original.position.x + DUPLICATE_OFFSET.x, y: original.position.y + DUPLICATE_OFFSET.y };
+    const copy = duplicateComponent(design, id, position);
+    copyId = copy?.id ?? null;
+    return copy?.design ?? null;
+  });
+  return copyId;
+}
+
+export function renameDesign(name: string): boolean {
+  return commit("Rename", (design) => (design.name === name ? null : { ...design, name }));
+}
+
+export function setDescription(description: string): boolean {
+  return commit("Edit description", (design) => (design.description === description ? null : { ...design, description }));
+}
+
+export function setMeta(name: keyof DesignMeta, value: number): boolean {
+  return commit(`Set design ${name}`, (design) => (design.meta[name] === value ? null : { ...design, meta: { ...design.meta, [name]: value } }));
+}
