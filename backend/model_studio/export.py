@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import pickle
+import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,8 +32,8 @@ import torch
 
 from model_studio.codegen import (
     DEFAULT_SEED,
-    GeneratedModule,
     DesignInput,
+    GeneratedModule,
     architecture_sha256,
     generate,
     import_generated,
@@ -50,6 +51,10 @@ TRACE_BATCH = 2  # example batch for tracing; the exported batch axis is dynamic
 PARITY_BOARDS = 64  # random boards onnxruntime must reproduce before an export is written
 PARITY_TOLERANCE = 1e-4  # max abs difference on legal-move logits and on values
 LEGAL_MOVE_PROBABILITY = 0.7
+
+
+# torch.export keeps global state, and the quieting below swaps process-wide settings: one at a time.
+_ONNX_EXPORT_LOCK = threading.Lock()
 
 
 class ExportError(ValueError):
@@ -99,7 +104,7 @@ def onnx_model(model: torch.nn.Module, config: dict[str, Any]) -> onnx.ModelProt
     boards, masks = random_inputs(TRACE_BATCH, DEFAULT_SEED)
     # One named Dim on the board; the mask's batch is tied to it by the masking, so it follows.
     dynamic_shapes = {"board": {0: torch.export.Dim("batch")}, "action_mask": {0: torch.export.Dim.DYNAMIC}}
-    with _quiet_onnx_exporter():
+    with _ONNX_EXPORT_LOCK, _quiet_onnx_exporter():
         program = torch.onnx.export(
             model,
             (boards, masks),

@@ -1,7 +1,7 @@
 """The blocks and the `GameTransformer` base that every generated model builds on.
 
-This file imports only torch, math and typing: the compiler inlines it verbatim into each
-generated module, so a `.py` export runs with nothing but torch installed.
+This file imports only torch, math and typing: the compiler inlines all of it after this docstring
+into each generated module, so a `.py` export runs with nothing but torch installed.
 
 Forward contract of every `GameTransformer`:
     model(board, action_mask=None) -> (logits, value)
@@ -129,10 +129,10 @@ class MoELayer(nn.Module):
         probs = self.gate(tokens).softmax(-1)
         top_probs, top_experts = probs.topk(self.top_k, dim=-1)
         top_weights = top_probs / top_probs.sum(-1, keepdim=True)
-        chosen = torch.zeros_like(probs).scatter(-1, top_experts, 1.0)
         combine = torch.zeros_like(probs).scatter(-1, top_experts, top_weights)
         if torch.compiler.is_exporting():
             return x + self.mix_dense(tokens, combine).view_as(x)
+        chosen = torch.zeros_like(probs).scatter(-1, top_experts, 1.0)
         assigned = chosen.mean(0) / self.top_k
         self.latest_usage = assigned.detach()
         self.latest_balance_loss = self.n_experts * (assigned * probs.mean(0)).sum()

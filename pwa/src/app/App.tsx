@@ -59,6 +59,12 @@ function ConnectHint() {
   );
 }
 
+/** The validation banner, or while wiring, what to tap next. */
+function TopOverlay() {
+  const connecting = useEditor((s) => s.connectFrom !== null);
+  return connecting ? <ConnectHint /> : <ValidationBanner />;
+}
+
 function EmptyWorkspace() {
   const ready = useLibrary((s) => s.ready);
   return (
@@ -92,8 +98,7 @@ export function App() {
           {hasDesign ? (
             <>
               <Canvas />
-              <ValidationBanner />
-              <ConnectHint />
+              <TopOverlay />
               <StatsOverlay />
             </>
           ) : (

@@ -12,36 +12,29 @@ import {
   useReactFlow,
   type Connection,
   type Edge as FlowEdge,
+  type EdgeTypes,
   type NodeChange,
   type NodeTypes,
   type OnNodeDrag,
-  type ReactFlowInstance,
 } from "@xyflow/react";
-import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
 import { GRID_SIZE } from "../model/graph";
 import { showToast } from "../ui/toast";
-import { connectInto, BlockNodeComponent } from "./BlockNode";
+import { BlockNodeComponent } from "./BlockNode";
 import { moveBlocks } from "./commands";
 import { syncNodes, toFlowEdges, type BlockNode } from "./flow";
-import { select, setConnectFrom, useEditor } from "./store";
+import { select, useEditor } from "./store";
 import { usePinchPan } from "./usePinchPan";
+import { fitDesign } from "./viewport";
 import { useValidation } from "./validation";
+import { WireEdge } from "./WireEdge";
+import { tapBlock, wire } from "./wiring";
 
 export const MIN_ZOOM = 0.1;
 export const MAX_ZOOM = 2;
-/** Room around the design when fitting it to the screen, as a fraction of the viewport. */
-export const FIT_PADDING = 0.15;
-/** Fitting never zooms in past this, so a small design is not blown up. */
-export const FIT_MAX_ZOOM = 1;
-/** Wires are easy to tap: this much around the line counts, in canvas units. */
-const EDGE_HIT_WIDTH = 28;
 const SNAP_GRID: [number, number] = [GRID_SIZE, GRID_SIZE];
 const NODE_TYPES: NodeTypes = { block: BlockNodeComponent };
-
-/** Zoom and pan so the whole design shows. */
-export function fitDesign(flow: ReactFlowInstance<BlockNode>): Promise<boolean> {
-  return flow.fitView({ padding: FIT_PADDING, maxZoom: FIT_MAX_ZOOM });
-}
+const EDGE_TYPES: EdgeTypes = { wire: WireEdge };
 
 const onlyLayoutChanges = (change: NodeChange<BlockNode>) => change.type === "position" || change.type === "dimensions";
 
@@ -86,11 +79,14 @@ export function Canvas() {
     moveBlocks(new Map(dragged.map((node) => [node.id, node.position])));
   }, []);
 
-  const onNodeClick = useCallback((_event: MouseEvent, node: BlockNode) => {
-    const pending = useEditor.getState().connectFrom;
-    if (pending === node.id) setConnectFrom(null);
-    else if (pending) connectInto(node.id);
-    else select({ kind: "block", id: node.id });
+  // Taps on blocks are handled by the blocks; from the keyboard, Enter or Space on a focused
+  // block counts as a tap.
+  const onKeyDown = useCallback((event: KeyboardEvent) => {
+    const target = event.target;
+    if (!(target instanceof HTMLElement) || !target.classList.contains("react-flow__node") || !target.dataset.id) return;
+    if (event.key !== "Enter" && event.key !== " ") return;
+    event.preventDefault();
+    tapBlock(target.dataset.id);
   }, []);
 
   const onEdgeClick = useCallback((_event: MouseEvent, edge: FlowEdge) => {
@@ -103,24 +99,20 @@ export function Canvas() {
   }, []);
 
   // Dragging from an output port to an input port (mouse, pen) wires like two taps.
-  const onConnect = useCallback(({ source, target }: Connection) => {
-    setConnectFrom(source);
-    connectInto(target);
-  }, []);
+  const onConnect = useCallback(({ source, target }: Connection) => wire(source, target), []);
 
   return (
-    <div ref={container} className={connectFrom ? "canvas canvas--connecting" : "canvas"}>
+    <div ref={container} className={connectFrom ? "canvas canvas--connecting" : "canvas"} onKeyDown={onKeyDown}>
       <ReactFlow<BlockNode>
         nodes={nodes}
         edges={edges}
         nodeTypes={NODE_TYPES}
+        edgeTypes={EDGE_TYPES}
         onNodesChange={onNodesChange}
         onNodeDragStop={onNodeDragStop}
-        onNodeClick={onNodeClick}
         onEdgeClick={onEdgeClick}
         onPaneClick={onPaneClick}
         onConnect={onConnect}
-        defaultEdgeOptions={{ interactionWidth: EDGE_HIT_WIDTH }}
         snapToGrid
         snapGrid={SNAP_GRID}
         minZoom={MIN_ZOOM}

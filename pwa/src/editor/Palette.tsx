@@ -4,13 +4,15 @@ import { catalogue } from "../model/catalogue";
 import { BottomSheet } from "../ui/BottomSheet";
 import { openSheet } from "../ui/sheets";
 import { showToast } from "../ui/toast";
-import { BLOCK_HEIGHT, BLOCK_WIDTH } from "./BlockNode";
 import { addBlock } from "./commands";
+import { BLOCK_HEIGHT, BLOCK_WIDTH } from "./layout";
+import { useRevealBlock } from "./viewport";
 
 const BLOCKS = [...catalogue.blocks.values()];
 
 export function Palette() {
   const store = useStoreApi();
+  const reveal = useRevealBlock();
 
   const add = (type: string, label: string) => {
     // The centre of what the canvas shows now, in canvas units.
@@ -19,7 +21,10 @@ export function Palette() {
     const centre = { x: (width / 2 - x) / zoom - BLOCK_WIDTH / 2, y: (height / 2 - y) / zoom - BLOCK_HEIGHT / 2 };
     const id = addBlock(type, centre);
     openSheet(null);
-    if (id) showToast(`Added ${label} ${id}.`);
+    if (!id) return;
+    showToast(`Added ${label} ${id}.`);
+    // The free spot nearest the centre may be off screen when the middle is crowded.
+    reveal(id);
   };
 
   return (

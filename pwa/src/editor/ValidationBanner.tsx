@@ -6,17 +6,13 @@ import { useReactFlow } from "@xyflow/react";
 import { findComponent } from "../model/graph";
 import type { DesignError } from "../model/types";
 import { Icon } from "../ui/icons";
-import { BLOCK_HEIGHT, BLOCK_WIDTH, FAR_ZOOM } from "./BlockNode";
 import type { BlockNode } from "./flow";
 import { select, useEditor } from "./store";
 import { useValidation } from "./validation";
+import { centreOnBlock } from "./viewport";
 
 /** Errors listed in the banner; the rest are counted. */
 export const BANNER_ERRORS = 3;
-/** Showing an error's block zooms in at least this far, so the block is readable. */
-const SHOW_BLOCK_MIN_ZOOM = 2 * FAR_ZOOM;
-/** Duration of the pan to an error's block, in milliseconds. */
-const SHOW_BLOCK_MS = 300;
 
 const numberFormat = new Intl.NumberFormat("en-US");
 
@@ -30,8 +26,7 @@ function ErrorRow({ error }: { error: DesignError }) {
     const component = findComponent(useEditor.getState().design!, target);
     if (!component) return;
     select({ kind: "block", id: target });
-    const zoom = Math.max(flow.getZoom(), SHOW_BLOCK_MIN_ZOOM);
-    void flow.setCenter(component.position.x + BLOCK_WIDTH / 2, component.position.y + BLOCK_HEIGHT / 2, { zoom, duration: SHOW_BLOCK_MS });
+    void centreOnBlock(flow, component.position);
   };
   return (
     <li>

@@ -6,12 +6,9 @@ import { catalogue } from "../model/catalogue";
 import { connectionProblem } from "../model/connect";
 import { addComponent, addEdge, duplicateComponent, findComponent, freeSpot, moveComponents, removeElements, setProp } from "../model/graph";
 import type { DesignMeta, Edge, Position, PropValue } from "../model/types";
+import { BLOCK_GAP, BLOCK_SIZE, BLOCK_WIDTH } from "./layout";
 import { commit, useEditor } from "./store";
 
-/** How far a duplicate lands from its original, in canvas units. */
-export const DUPLICATE_OFFSET = { x: 32, y: 32 };
-/** How far a new block steps down when its spot is taken, in canvas units. */
-export const ADD_STEP = 96;
 
 const labelOf = (type: string) => catalogue.blocks.get(type)?.spec.label ?? type;
 
@@ -19,7 +16,7 @@ const labelOf = (type: string) => catalogue.blocks.get(type)?.spec.label ?? type
 export function addBlock(type: string, position: Position): string | null {
   let id: string | null = null;
   commit(`Add ${labelOf(type)}`, (design) => {
-    const added = addComponent(design, type, freeSpot(design, position, ADD_STEP));
+    const added = addComponent(design, type, freeSpot(design, position, BLOCK_SIZE, BLOCK_GAP));
     id = added.id;
     return added.design;
   });
@@ -62,14 +59,14 @@ export function setBlockProp(id: string, name: string, value: PropValue | undefi
   });
 }
 
-/** Duplicate a block (type and props) next to it; returns the copy's id. */
+/** Duplicate a block (type and props) into the nearest free spot beside it; returns the copy's id. */
 export function duplicateBlock(id: string): string | null {
   let copyId: string | null = null;
   commit("Duplicate", (design) => {
     const original = findComponent(design, id);
     if (!original) return null;
-    const position = { x: original.position.x + DUPLICATE_OFFSET.x, y: original.position.y + DUPLICATE_OFFSET.y };
-    const copy = duplicateComponent(design, id, position);
+    const beside = { x: original.position.x + BLOCK_WIDTH + BLOCK_GAP, y: original.position.y };
+    const copy = duplicateComponent(design, id, freeSpot(design, beside, BLOCK_SIZE, BLOCK_GAP));
     copyId = copy?.id ?? null;
     return copy?.design ?? null;
   });

@@ -10,8 +10,9 @@ import type { Selection } from "./store";
 
 /** Colour of a block whose type is not in the catalogue. */
 const UNKNOWN_COLOUR = "#475569";
-/** Props summarised on a block's face. */
-const SUMMARY_PROPS = 2;
+
+/** Wires are easy to tap: this much around the line counts, in canvas units. */
+const WIRE_HIT_WIDTH = 28;
 
 /** What a block node draws; all primitives, so equal data means nothing to redraw. */
 export type BlockData = {
@@ -37,22 +38,23 @@ export function effectiveProp(component: ModelComponent, name: string, meta: Des
   return { value: spec.default, source: "default" as const };
 }
 
-function summaryOf(component: ModelComponent, meta: DesignMeta): string {
+/** The props set on the block itself (defaults and inherited values are left out), as "name value". */
+function summaryOf(component: ModelComponent): string {
   const block = catalogue.blocks.get(component.type);
   if (!block) return "unknown block type";
   return [...block.props.keys()]
-    .slice(0, SUMMARY_PROPS)
-    .map((name) => `${name} ${String(effectiveProp(component, name, meta).value)}`)
+    .filter((name) => component.props[name] !== undefined)
+    .map((name) => `${name} ${String(component.props[name])}`)
     .join(" · ");
 }
 
-function blockData(component: ModelComponent, meta: DesignMeta, hasError: boolean, connecting: boolean): BlockData {
+function blockData(component: ModelComponent, hasError: boolean, connecting: boolean): BlockData {
   const spec = catalogue.blocks.get(component.type)?.spec;
   return {
     type: component.type,
     label: spec?.label ?? component.type,
     colour: spec?.color ?? UNKNOWN_COLOUR,
-    summary: summaryOf(component, meta),
+    summary: summaryOf(component),
     hasInput: spec ? spec.inputs.max > 0 : true,
     hasOutput: spec ? spec.output !== null : true,
     hasError,
@@ -81,7 +83,7 @@ export function syncNodes(previous: readonly BlockNode[], { design, selection, o
   const byId = new Map(previous.map((node) => [node.id, node]));
   return design.components.map((component) => {
     const old = byId.get(component.id);
-    const data = blockData(component, design.meta, offending.has(component.id), connectFrom === component.id);
+    const data = blockData(component, offending.has(component.id), connectFrom === component.id);
     const selected = selection?.kind === "block" && selection.id === component.id;
     // A node mid-drag keeps the position the drag gave it until the drag commits.
     const position = old?.dragging ? old.position : component.position;
@@ -109,6 +111,8 @@ export function edgeId([source, target]: Edge): string {
 export function toFlowEdges(edges: readonly Edge[], selection: Selection): FlowEdge[] {
   return edges.map((edge) => ({
     id: edgeId(edge),
+    type: "wire",
+    interactionWidth: WIRE_HIT_WIDTH,
     source: edge[0],
     target: edge[1],
     selected: selection?.kind === "edge" && selection.edge[0] === edge[0] && selection.edge[1] === edge[1],

@@ -88,13 +88,31 @@ export function duplicateComponent(design: ModelArchitecture, id: string, positi
   return { design: { ...design, components: [...design.components, copy] }, id: copyId };
 }
 
+export interface Size {
+  width: number;
+  height: number;
+}
+
+/** How many candidate spots out from the wanted one `freeSpot` tries, in each direction. */
+const FREE_SPOT_RINGS = 3;
+
 /**
- * The first grid-aligned spot at or below `position` where a new block would not sit exactly on
- * top of another one, so blocks added at the same place stay visible.
+ * The grid-aligned spot nearest `wanted` where a block of `size` keeps at least `gap` clear of
+ * every other block (all blocks share one size on the canvas), or `wanted` itself when the
+ * whole neighbourhood is taken.
  */
-export function freeSpot(design: ModelArchitecture, position: Position, step: number): Position {
-  let spot = snapToGrid(position);
-  const taken = new Set(design.components.map(({ position: p }) => `${p.x},${p.y}`));
-  while (taken.has(`${spot.x},${spot.y}`)) spot = snapToGrid({ x: spot.x + step / 2, y: spot.y + step });
-  return spot;
+export function freeSpot(design: ModelArchitecture, wanted: Position, size: Size, gap: number): Position {
+  const clear = (spot: Position) =>
+    design.components.every(
+      ({ position }) => Math.abs(position.x - spot.x) >= size.width + gap || Math.abs(position.y - spot.y) >= size.height + gap,
+    );
+  const candidates: Position[] = [];
+  for (let i = -FREE_SPOT_RINGS; i <= FREE_SPOT_RINGS; i++) {
+    for (let j = -FREE_SPOT_RINGS; j <= FREE_SPOT_RINGS; j++) {
+      candidates.push(snapToGrid({ x: wanted.x + i * (size.width + gap), y: wanted.y + j * (size.height + gap) }));
+    }
+  }
+  const distance = (spot: Position) => Math.hypot(spot.x - wanted.x, spot.y - wanted.y);
+  candidates.sort((a, b) => distance(a) - distance(b));
+  return candidates.find(clear) ?? snapToGrid(wanted);
 }

@@ -1,7 +1,7 @@
 /** The top bar: the open design's name (tap for its details), whether it is saved, and fit-to-screen. */
 import { useReactFlow } from "@xyflow/react";
 import { useLibrary } from "../app/library";
-import { fitDesign } from "../editor/Canvas";
+import { fitDesign } from "../editor/viewport";
 import type { BlockNode } from "../editor/flow";
 import { useEditor } from "../editor/store";
 import type { SaveState } from "../storage/autosave";

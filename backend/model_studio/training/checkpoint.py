@@ -1,0 +1,68 @@
+"""Training checkpoints: one `torch.save` dict per file, written atomically, read with
+`weights_only=True` (no pickled code runs on load).
+
+Keys (`model_studio.export` and the API rely on these names):
+    model_state_dict, optimizer_state_dict: the torch state dicts;
+    config: `PPOConfig.to_dict()`;
+    design: the design as JSON text; design_sha256: `codegen.design_sha256(design)`;
+    update, env_steps: counters at the time of saving;
+    reward_scale: the running return statistics that scale rewards (see `ppo.RunningReturnScale`).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from model_studio.codegen import build_model, write_atomic
+
+CHECKPOINT_NAME = "checkpoint.pt"  # a run's latest checkpoint, inside its run folder
+REQUIRED_KEYS = frozenset(
+    {"model_state_dict", "optimizer_state_dict", "config", "design", "design_sha256", "update", "env_steps", "reward_scale"}
+)
+
+
+class CheckpointError(ValueError):
+    """The file is unreadable or is not a Model Studio training checkpoint."""
+
+
+class CheckpointMismatchError(CheckpointError):
+    """The checkpoint was trained on another design (its architecture hash differs)."""
+
+
+def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any], design_json: str, design_sha256: str) -> Path:
+    """Write `state` (`PPOTrainer.state()`) plus the design: serialised in memory, then a temp file,
+    fsync and `os.replace`, so a crash leaves the previous checkpoint or the new one, never a part."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    torch.save({**state, "design": design_json, "design_sha256": design_sha256}, buffer)
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike[str], design_sha256: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint with `weights_only=True`; with `design_sha256`, refuse another design's."""
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a damaged file fails in many ways (struct, pickle, zip, EOF...)
+        raise CheckpointError(f"cannot read checkpoint {os.fspath(path)!r}: {exc}") from None
+    if not isinstance(checkpoint, dict) or not REQUIRED_KEYS <= checkpoint.keys():
+        raise CheckpointError(f"{os.fspath(path)!r} is not a Model Studio training checkpoint")
+    if design_sha256 is not None and checkpoint["design_sha256"] != design_sha256:
+        raise CheckpointMismatchError(
+            f"checkpoint {os.fspath(path)!r} belongs to design {checkpoint['design_sha256'][:12]}, "
+            f"not to this design ({design_sha256[:12]})"
+        )
+    return checkpoint
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
+    """The checkpoint's design, compiled in memory, with its trained weights."""
+    model = build_model(checkpoint["design"])
+    model.load_state_dict(checkpoint["model_state_dict"])
+    return model

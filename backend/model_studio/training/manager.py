@@ -1,0 +1,337 @@
+"""TrainingManager: each run in its own process, its metrics streamed back as events.
+
+A run is a `spawn`ed child process (a fresh interpreter: no forked locks or threads, and a crash,
+an out-of-memory kill or a stuck torch op cannot take the server down). The child compiles the
+design to `<data_dir>/generated/<id>.py`, trains it with `ppo.PPOTrainer`, checkpoints to
+`<data_dir>/runs/<run_id>/checkpoint.pt`, and sends one `TrainingUpdate` per PPO update and a
+final `TrainingDone` through a pipe. A reader thread in the parent decodes them and calls
+`on_event`.
+
+## Threads
+`on_event(event)` runs on the run's reader thread, never on the caller's: events of one run come
+in order from that one thread. Keep the callback short (the pipe buffers while it runs) and hand
+events to your own thread; from asyncio, `loop.call_soon_threadsafe(queue.put_nowait, event)`.
+The manager's methods are thread-safe, and the callback may call them (a `done` event is
+delivered after its run stopped counting as active, so the callback can start the next run).
+
+## One run at a time
+`start` refuses a second concurrent run with `TrainingBusyError` (the API answers 409): the
+machine this is built for has a couple of cores, and two runs would each train at less than half
+speed while making the server sluggish. `max_concurrent_runs` raises the limit on bigger machines.
+
+## Stop and budgets
+`stop(run_id)` is honoured at the next env step or minibatch: within a rollout the partial update
+is dropped, within the optimisation its remaining minibatches are skipped; then the child saves a
+checkpoint and sends `done` (status "stopped"), well within 2 s. A time budget is checked the same
+way; a step budget after each update (a run may overshoot it by less than one update's samples).
+Budgets count from the start, also when a run resumes from a checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import multiprocessing
+import multiprocessing.connection
+import re
+import secrets
+import signal
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import msgspec
+
+from model_studio.codegen import DesignInput, architecture_sha256, compile_design, instantiate, load_generated, valid_analysis
+from model_studio.contracts import ID_PATTERN, TrainingDone, TrainingEvent, TrainingUpdate
+from model_studio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from model_studio.training.evaluate import summary_of_updates
+from model_studio.training.ppo import PPOConfig, PPOTrainer, set_torch_threads
+
+RUNS_DIR = "runs"
+DEFAULT_CHECKPOINT_EVERY = 20  # updates between checkpoints (about half a minute for small designs)
+KEPT_UPDATES = 1000  # latest update events kept per run, for the summary of a run that died
+STOP_GRACE_S = 5.0  # close(): how long a run may take to honour stop before it is killed
+_SPAWN = multiprocessing.get_context("spawn")
+_ID = re.compile(ID_PATTERN)
+_DECODER = msgspec.json.Decoder(TrainingEvent)
+_log = logging.getLogger(__name__)
+
+
+class TrainingBusyError(RuntimeError):
+    """A run is already in progress (the limit is `max_concurrent_runs`)."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When a run completes: after `max_env_steps` board moves and/or `max_minutes` of wall clock,
+    whichever comes first; with neither, it runs until stopped (and the learning rate is constant)."""
+
+    max_env_steps: int | None = None
+    max_minutes: float | None = None
+
+    def __post_init__(self) -> None:
+        if (self.max_env_steps is not None and self.max_env_steps < 1) or (self.max_minutes is not None and self.max_minutes <= 0):
+            raise ValueError("budgets must be positive")
+
+    def progress(self, env_steps: int, elapsed_s: float) -> float | None:
+        """Fraction of the budget spent, in [0, 1]; None without a budget."""
+        fractions = []
+        if self.max_env_steps is not None:
+            fractions.append(env_steps / self.max_env_steps)
+        if self.max_minutes is not None:
+            fractions.append(elapsed_s / (60.0 * self.max_minutes))
+        return min(1.0, max(fractions)) if fractions else None
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything the child needs; pickled to it by `spawn`."""
+
+    run_id: str
+    design_json: str
+    design_sha256: str
+    data_dir: str
+    config: PPOConfig
+    budget: Budget
+    checkpoint_every: int
+    resume_from: str | None
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.data_dir) / RUNS_DIR / self.run_id / CHECKPOINT_NAME
+
+
+def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requested: Callable[[], bool]) -> None:
+    """Train one run to its end in this process, sending each event; never raises."""
+    started = time.monotonic()
+    updates: deque[TrainingUpdate] = deque(maxlen=KEPT_UPDATES)
+    trainer: PPOTrainer | None = None
+    saved: str | None = None
+
+    def done(status: str, message: str | None = None) -> TrainingDone:
+        return TrainingDone(
+            run_id=spec.run_id,
+            status=status,
+            message=message,
+            checkpoint=saved,
+            updates=trainer.update_count if trainer else 0,
+            env_steps=trainer.env_steps if trainer else 0,
+            elapsed_s=time.monotonic() - started,
+            summary=summary_of_updates(updates),
+        )
+
+    try:
+        set_torch_threads(spec.config.torch_threads)
+        module = load_generated(compile_design(spec.design_json, spec.data_dir).import_path)
+        trainer = PPOTrainer(instantiate(module, spec.config.seed), spec.config, spec.run_id)
+        if spec.resume_from is not None:
+            trainer.load_state(load_checkpoint(spec.resume_from, spec.design_sha256))
+        spec.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        first_step = trainer.env_steps
+        deadline = started + 60.0 * spec.budget.max_minutes if spec.budget.max_minutes is not None else float("inf")
+
+        def should_stop() -> bool:
+            return stop_requested() or time.monotonic() >= deadline
+
+        def save() -> None:
+            nonlocal saved
+            saved = str(save_checkpoint(spec.checkpoint_path, trainer.state(), spec.design_json, spec.design_sha256))
+
+        while True:
+            progress = spec.budget.progress(trainer.env_steps - first_step, time.monotonic() - started)
+            if progress is not None and progress >= 1.0:
+                status = "completed"
+                break
+            if stop_requested():
+                status = "stopped"
+                break
+            event = trainer.update(progress, should_stop)
+            if event is not None:
+                updates.append(event)
+                send(event)
+                if event.update % spec.checkpoint_every == 0:
+                    save()
+        save()
+        send(done(status))
+    except Exception as exc:  # the run fails; the process ends normally
+        traceback.print_exc()
+        send(done("failed", f"{type(exc).__name__}: {exc}"))
+
+
+def _child_main(spec: RunSpec, connection: multiprocessing.connection.Connection, stop: threading.Event) -> None:
+    """Entry point of the spawned process."""
+    with connection:
+        run_training(spec, lambda event: connection.send_bytes(msgspec.json.encode(event)), stop.is_set)
+
+
+def new_run_id() -> str:
+    """`run-YYYYmmdd-HHMMSS-xxxxxx`: sortable by start time, unique, and a valid id."""
+    return f"run-{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class _Run:
+    spec: RunSpec
+    process: multiprocessing.process.BaseProcess
+    connection: multiprocessing.connection.Connection
+    stop: threading.Event  # a multiprocessing Event, shared with the child
+    started: float
+    updates: deque[TrainingUpdate] = dataclasses.field(default_factory=lambda: deque(maxlen=KEPT_UPDATES))
+    done: TrainingDone | None = None
+    finished: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+
+class TrainingManager:
+    """Starts, streams, stops and resumes training runs; see the module docstring.
+
+    `data_dir` holds `generated/` (compiled designs) and `runs/<run_id>/checkpoint.pt`.
+    """
+
+    def __init__(self, data_dir: str | Path, on_event: Callable[[TrainingEvent], None], max_concurrent_runs: int = 1) -> None:
+        self.data_dir = Path(data_dir)
+        self.on_event = on_event
+        self.max_concurrent_runs = max_concurrent_runs
+        self._lock = threading.Lock()
+        self._runs: dict[str, _Run] = {}
+
+    def start(
+        self,
+        design: DesignInput,
+        config: PPOConfig = PPOConfig(),
+        budget: Budget = Budget(),
+        run_id: str | None = None,
+        resume_from: str | Path | None = None,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+    ) -> str:
+        """Start a run in a child process and return its id (a new one unless `run_id` is given).
+
+        Raises `codegen.InvalidDesignError` for an invalid design, `CheckpointError` /
+        `CheckpointMismatchError` when `resume_from` is unreadable or belongs to another design,
+        `TrainingBusyError` when the concurrent-run limit is reached, and ValueError for a bad id.
+        """
+        analysis = valid_analysis(design)
+        design_sha256 = architecture_sha256(analysis)
+        run_id = run_id or new_run_id()
+        if not _ID.match(run_id):
+            raise ValueError(f"invalid run id {run_id!r}")
+        if checkpoint_every < 1:
+            raise ValueError("checkpoint_every must be at least 1")
+        if resume_from is not None:
+            load_checkpoint(resume_from, design_sha256)  # refuse here, synchronously, not in the child
+        spec = RunSpec(
+            run_id=run_id,
+            design_json=msgspec.json.encode(analysis.design).decode(),
+            design_sha256=design_sha256,
+            data_dir=str(self.data_dir.resolve()),
+            config=config,
+            budget=budget,
+            checkpoint_every=checkpoint_every,
+            resume_from=None if resume_from is None else str(Path(resume_from).resolve()),
+        )
+        with self._lock:
+            active = [run for run in self._runs.values() if run.done is None]
+            if len(active) >= self.max_concurrent_runs:
+                raise TrainingBusyError(f"run {active[0].spec.run_id} is still training; stop it or wait for it to finish")
+            if run_id in self._runs and self._runs[run_id].done is None:
+                raise TrainingBusyError(f"run {run_id} is already training")
+            receiver, sender = _SPAWN.Pipe(duplex=False)
+            stop = _SPAWN.Event()
+            process = _SPAWN.Process(target=_child_main, args=(spec, sender, stop), name=f"model-studio-{run_id}", daemon=True)
+            process.start()
+            sender.close()  # the child holds the only writer now, so its death reads as EOF here
+            run = _Run(spec=spec, process=process, connection=receiver, stop=stop, started=time.monotonic())
+            self._runs[run_id] = run
+        threading.Thread(target=self._read, args=(run,), name=f"model-studio-events-{run_id}", daemon=True).start()
+        return run_id
+
+    def stop(self, run_id: str) -> bool:
+        """Ask a run to stop (it checkpoints and sends `done`); False if it is not training."""
+        with self._lock:
+            run = self._runs.get(run_id)
+        if run is None or run.done is not None:
+            return False
+        run.stop.set()
+        return True
+
+    def wait(self, run_id: str, timeout: float | None = None) -> TrainingDone | None:
+        """Block until the run's `done` event has been delivered; return it (None on timeout)."""
+        with self._lock:
+            run = self._runs[run_id]
+        return run.done if run.finished.wait(timeout) else None
+
+    def active_runs(self) -> list[str]:
+        """Ids of the runs still training."""
+        with self._lock:
+            return [run_id for run_id, run in self._runs.items() if run.done is None]
+
+    def close(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stop every run, waiting up to `grace_s` for each before killing it (server shutdown)."""
+        for run_id in self.active_runs():
+            self.stop(run_id)
+        with self._lock:
+            runs = list(self._runs.values())
+        for run in runs:
+            if not run.finished.wait(grace_s):
+                run.process.kill()
+                run.finished.wait(grace_s)
+
+    def _read(self, run: _Run) -> None:
+        """The run's reader thread: decode events until `done` or EOF (the child died)."""
+        done = None
+        try:
+            while done is None:
+                event = _DECODER.decode(run.connection.recv_bytes())
+                if isinstance(event, TrainingDone):
+                    done = event
+                else:
+                    run.updates.append(event)
+                    self._deliver(event)
+        except EOFError:
+            pass  # the child died; _death_notice says how
+        except msgspec.DecodeError:
+            _log.exception("run %s sent an unreadable event; killing it", run.spec.run_id)
+            run.process.kill()
+        finally:
+            run.connection.close()
+        if done is None:
+            run.process.join()  # for its exit code
+            done = self._death_notice(run)
+        with self._lock:
+            run.done = done
+        run.finished.set()
+        self._deliver(done)
+        run.process.join()  # the child is only shutting its interpreter down: reap it after telling
+
+    def _deliver(self, event: TrainingEvent) -> None:
+        """Call `on_event`; a failing callback is logged, and the stream goes on."""
+        try:
+            self.on_event(event)
+        except Exception:
+            _log.exception("on_event failed for %s event of run %s", type(event).__name__, event.run_id)
+
+    @staticmethod
+    def _death_notice(run: _Run) -> TrainingDone:
+        """The `failed` event for a child that died without saying `done`."""
+        code = run.process.exitcode
+        if code is not None and code < 0:
+            cause = f"killed by signal {signal.Signals(-code).name}"
+        else:
+            cause = f"exited with status {code}"
+        checkpoint = run.spec.checkpoint_path
+        last = run.updates[-1] if run.updates else None
+        return TrainingDone(
+            run_id=run.spec.run_id,
+            status="failed",
+            message=f"the training process {cause} before finishing",
+            checkpoint=str(checkpoint) if checkpoint.exists() else None,
+            updates=last.update if last else 0,
+            env_steps=last.env_steps if last else 0,
+            elapsed_s=time.monotonic() - run.started,
+            summary=summary_of_updates(run.updates),
+        )

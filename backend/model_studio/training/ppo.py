@@ -1,0 +1,450 @@
+"""Proximal Policy Optimization for any compiled design, on the batched 2048 env; one file, in
+the manner of CleanRL's `ppo.py`.
+
+One update = a rollout (`num_steps` moves on each of `num_envs` boards, sampled from the current
+policy with illegal moves masked out), generalized advantage estimation, then `update_epochs`
+passes of minibatch Adam on
+
+    loss = clipped policy loss + vf_coef * value loss - ent_coef * entropy
+           + model.latest_lb_loss + model.aux_loss(board)
+
+The last two terms come from the design (a routed MoE layer's Switch load-balancing loss times
+its router's lb_coef; an aux head's MSE times its weight) and are zero for designs without them.
+
+Everything random is drawn from generators seeded by `PPOConfig.seed` (the env's spawns, action
+sampling, minibatch order; the model's initial weights come from codegen's seeded `instantiate`),
+so the same seed, design and thread count give the same metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from model_studio.catalogue import load_catalogue
+from model_studio.contracts import EpisodeStats, LossStats, MoEStats, TrainingUpdate
+from model_studio.env.vector import BatchedGame2048
+
+MAX_TORCH_THREADS = 8  # the models are small: more threads than this only add synchronisation
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """PPO hyperparameters. The defaults were tuned on the templates with the 2-core budget of
+    `tools/bench/bench_learn.py` (10 minutes of wall clock); see the notes on each field."""
+
+    seed: int = 0
+    # Seeds the env, action sampling and minibatch order (the weights use codegen's seed, also 0).
+    num_envs: int = 256
+    # Boards played in parallel. Hundreds make each forward pass a big, cheap batch and give
+    # decorrelated samples; 2048 games are long (hundreds of moves), so many boards are needed
+    # for a steady stream of finished games to report.
+    num_steps: int = 64
+    # Moves per board per rollout: num_envs * num_steps = 16,384 samples per update. Long enough
+    # for GAE to see past a few merges, short enough for a metrics event every second or two.
+    learning_rate: float = 1e-3
+    # Adam step size at the start. Larger than CleanRL's Atari 2.5e-4: the templates are small and
+    # the batches large, and a 10-minute run cannot afford a slow start.
+    anneal_lr: bool = True
+    # Decay the learning rate linearly to 0 over the run's budget (steps or minutes, whichever
+    # runs out first); without a budget it stays constant. Annealing steadies the final policy.
+    gamma: float = 0.995
+    # Discount. A game reaching 1024 lasts ~1,000 moves, and dying is what ends the score, so the
+    # horizon must be long: 0.995 looks ~200 moves ahead (0.99 learned visibly less in tuning).
+    gae_lambda: float = 0.95
+    # GAE bias/variance trade-off; the standard value worked best.
+    minibatch_size: int = load_catalogue().doc.memory.minibatch
+    # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
+    # estimate shown in the designer assumes exactly this.
+    update_epochs: int = 2
+    # Passes over each rollout. Two instead of CleanRL's four: on a CPU the optimisation dominates
+    # the cost, and fresh samples beat re-used ones in a wall-clock budget.
+    norm_adv: bool = True
+    # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
+    clip_coef: float = 0.2
+    # PPO's ratio clip, the paper's value.
+    ent_coef: float = 0.003
+    # Entropy bonus. Small: masking already removes the pointless moves, and 2048 punishes
+    # random moves late in a game; 0 let the policy collapse early in tuning.
+    vf_coef: float = 0.5
+    # Weight of the value loss (shared trunk), CleanRL's value.
+    max_grad_norm: float = 0.5
+    # Global gradient-norm clip, CleanRL's value.
+    target_kl: float | None = None
+    # Stop an update's epochs early once the approximate KL exceeds this; off by default, as in
+    # CleanRL (two epochs keep the policy change small anyway).
+    normalize_reward: bool = True
+    # Divide rewards (merge scores, from 4 up to tens of thousands) by a running standard
+    # deviation of the discounted return, so value targets stay near unit scale as scores grow.
+    torch_threads: int = 0
+    # Torch intra-op threads for the training process; 0 picks `default_torch_threads()`.
+
+    def __post_init__(self) -> None:
+        positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if not (0.0 < self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
+            raise ValueError("gamma must be in (0, 1] and gae_lambda in [0, 1]")
+        if self.learning_rate <= 0 or self.torch_threads < 0:
+            raise ValueError("learning_rate must be positive and torch_threads not negative")
+
+    @property
+    def batch_size(self) -> int:
+        """Samples per update."""
+        return self.num_envs * self.num_steps
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PPOConfig:
+        """Rebuild from `to_dict`, ignoring unknown keys (a checkpoint from another version)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in names})
+
+
+def default_torch_threads() -> int:
+    """One core fewer than the process may use (so the server and the env keep one), at least 1.
+    On a shared 2-core machine that is 1, which also avoids OpenMP's collapse when oversubscribed."""
+    return max(1, min(MAX_TORCH_THREADS, len(os.sched_getaffinity(0)) - 1))
+
+
+def set_torch_threads(threads: int) -> None:
+    """Set this process's torch threads (0: the default). Training owns its process, so a global
+    setting is right; call it before the first torch op."""
+    torch.set_num_threads(threads or default_torch_threads())
+
+
+# ---- the pieces, each unit-tested against hand-computed values ----
+
+
+def masked_log_probs(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Log-probabilities of the masked categorical: illegal moves get probability 0 (and a log-prob
+    of -inf's stand-in, the dtype minimum, which is never sampled)."""
+    return logits.masked_fill(~mask, torch.finfo(logits.dtype).min).log_softmax(-1)
+
+
+def masked_entropy(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Entropy over the legal moves only; illegal moves contribute exactly 0 (not 0 * -huge)."""
+    return -torch.where(mask, log_probs.exp() * log_probs, 0.0).sum(-1)
+
+
+def compute_gae(
+    rewards: torch.Tensor,
+    values: torch.Tensor,
+    terminated: torch.Tensor,
+    next_value: torch.Tensor,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalized advantage estimation over a (T, N) rollout; returns (advantages, returns).
+
+    `terminated[t]` means the move at step t ended its game: the env has already started a new
+    game on that board, so nothing after it is bootstrapped. `next_value` (N,) is the value of the
+    boards after the last step. 2048 has no time limit, so there is no truncation to handle.
+    """
+    advantages = torch.zeros_like(rewards)
+    last = torch.zeros_like(next_value)
+    for t in reversed(range(rewards.shape[0])):
+        following = next_value if t == rewards.shape[0] - 1 else values[t + 1]
+        alive = 1.0 - terminated[t].to(rewards.dtype)
+        delta = rewards[t] + gamma * following * alive - values[t]
+        last = delta + gamma * gae_lambda * alive * last
+        advantages[t] = last
+    return advantages, advantages + values
+
+
+@dataclass
+class LossTerms:
+    policy: torch.Tensor  # clipped surrogate, to minimise
+    value: torch.Tensor  # 0.5 * mean squared error
+    approx_kl: torch.Tensor  # k3 estimator of KL(old || new), no gradient
+    clip_fraction: torch.Tensor  # share of samples outside the clip range, no gradient
+
+
+def ppo_loss_terms(
+    new_log_prob: torch.Tensor,
+    old_log_prob: torch.Tensor,
+    advantages: torch.Tensor,
+    new_value: torch.Tensor,
+    returns: torch.Tensor,
+    clip_coef: float,
+) -> LossTerms:
+    """PPO's clipped policy loss and the value loss for one minibatch (advantages as given: the
+    caller normalises them). The value loss is not clipped: Andrychowicz et al. (2021) found value
+    clipping no help or harmful."""
+    log_ratio = new_log_prob - old_log_prob
+    ratio = log_ratio.exp()
+    unclipped = -advantages * ratio
+    clipped = -advantages * ratio.clamp(1.0 - clip_coef, 1.0 + clip_coef)
+    with torch.no_grad():
+        approx_kl = ((ratio - 1.0) - log_ratio).mean()
+        clip_fraction = ((ratio - 1.0).abs() > clip_coef).float().mean()
+    return LossTerms(
+        policy=torch.max(unclipped, clipped).mean(),
+        value=0.5 * (new_value - returns).pow(2).mean(),
+        approx_kl=approx_kl,
+        clip_fraction=clip_fraction,
+    )
+
+
+def combined_loss(terms: LossTerms, entropy: torch.Tensor, lb_loss: torch.Tensor, aux_loss: torch.Tensor, config: PPOConfig) -> torch.Tensor:
+    """The minimised loss: PPO's three terms plus the design's own, already weighted, losses."""
+    return terms.policy + config.vf_coef * terms.value - config.ent_coef * entropy + lb_loss + aux_loss
+
+
+class RunningReturnScale:
+    """Scales rewards by 1 / std of the discounted return, tracked per board with a running
+    variance (Chan et al.'s parallel update), as gymnasium's NormalizeReward and CleanRL do."""
+
+    EPSILON = 1e-8
+
+    def __init__(self, num_envs: int, gamma: float) -> None:
+        self.gamma = gamma
+        self.returns = np.zeros(num_envs)
+        self.mean, self.var, self.count = 0.0, 1.0, self.EPSILON
+
+    def __call__(self, rewards: np.ndarray, terminated: np.ndarray) -> np.ndarray:
+        self.returns = self.returns * self.gamma + rewards
+        batch_mean, batch_var, batch_count = self.returns.mean(), self.returns.var(), len(self.returns)
+        delta, total = batch_mean - self.mean, self.count + batch_count
+        self.mean += delta * batch_count / total
+        self.var = (self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total) / total
+        self.count = total
+        self.returns[terminated] = 0.0
+        return rewards / np.sqrt(self.var + self.EPSILON)
+
+    def state(self) -> dict[str, float]:
+        return {"mean": float(self.mean), "var": float(self.var), "count": float(self.count)}
+
+    def load_state(self, state: dict[str, float]) -> None:
+        self.mean, self.var, self.count = state["mean"], state["var"], state["count"]
+
+
+def episode_stats(scores: np.ndarray, lengths: np.ndarray, max_tiles: np.ndarray) -> EpisodeStats:
+    """Summarise the games finished in one update."""
+    if len(scores) == 0:
+        return EpisodeStats(count=0, mean_score=None, max_score=None, mean_length=None, max_tile={})
+    tiles, counts = np.unique(max_tiles, return_counts=True)
+    return EpisodeStats(
+        count=len(scores),
+        mean_score=float(scores.mean()),
+        max_score=int(scores.max()),
+        mean_length=float(lengths.mean()),
+        max_tile={str(tile): int(count) for tile, count in zip(tiles.tolist(), counts.tolist())},
+    )
+
+
+@dataclass
+class Rollout:
+    """One rollout, (T, N, ...) tensors, plus the games it finished."""
+
+    boards: torch.Tensor  # int8 exponents (T, N, 16): 8x smaller than int64, widened per minibatch
+    masks: torch.Tensor  # bool (T, N, 4)
+    actions: torch.Tensor  # int64 (T, N)
+    log_probs: torch.Tensor  # (T, N) log-prob of the action under the rollout policy
+    values: torch.Tensor  # (T, N)
+    rewards: torch.Tensor  # (T, N), scaled
+    terminated: torch.Tensor  # bool (T, N)
+    next_value: torch.Tensor  # (N,) value of the boards after the last step
+    episodes: EpisodeStats
+    expert_usage: list[list[float]]  # per MoE layer, averaged over the rollout's forwards
+
+
+class PPOTrainer:
+    """Trains `model` (a compiled design's `GameTransformer`) with PPO; call `update()` in a loop.
+
+    Not thread-safe: one thread drives a trainer. `update()` returns the update's metrics event,
+    or None when `should_stop` interrupted the rollout (no weights changed then).
+    """
+
+    def __init__(self, model: nn.Module, config: PPOConfig = PPOConfig(), run_id: str = "run") -> None:
+        set_torch_threads(config.torch_threads)
+        self.config = config
+        self.run_id = run_id
+        self.model = model.train()  # train mode: gradient checkpointing applies to gradient passes
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5, fused=True)
+        self.envs = BatchedGame2048(config.num_envs, seed=config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.reward_scale = RunningReturnScale(config.num_envs, config.gamma)
+        self.boards = self.envs.reset()
+        self.masks = self.envs.action_mask()
+        self.update_count = 0
+        self.env_steps = 0
+        self.started = time.perf_counter()
+
+    # -- checkpoint state: the tensors and numbers `training.checkpoint` saves --
+
+    def state(self) -> dict:
+        return {
+            "model_state_dict": self.model.state_dict(),
+            "optimizer_state_dict": self.optimizer.state_dict(),
+            "config": self.config.to_dict(),
+            "update": self.update_count,
+            "env_steps": self.env_steps,
+            "reward_scale": self.reward_scale.state(),
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Continue from a checkpoint: weights, optimizer, counters and reward statistics. The env
+        starts new games, reseeded from (seed, update), so a resumed run does not replay its past."""
+        self.model.load_state_dict(state["model_state_dict"])
+        self.optimizer.load_state_dict(state["optimizer_state_dict"])
+        self.update_count = int(state["update"])
+        self.env_steps = int(state["env_steps"])
+        self.reward_scale.load_state(state["reward_scale"])
+        resumed_seed = np.random.SeedSequence([self.config.seed, self.update_count])
+        self.boards = self.envs.reset(seed=resumed_seed)
+        self.masks = self.envs.action_mask()
+        self.generator.manual_seed(int(resumed_seed.generate_state(1, np.uint64)[0] >> np.uint64(1)))
+
+    # -- one update --
+
+    def update(self, progress: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> TrainingUpdate | None:
+        """Collect a rollout and optimise on it. `progress` in [0, 1] is how much of the run's
+        budget is spent (for the learning-rate schedule; None: no budget). `should_stop` is polled
+        at every env step and minibatch: during the rollout it abandons the update; during the
+        optimisation it ends the epochs early, like a KL early stop, and the update still counts."""
+        config = self.config
+        started = time.perf_counter()
+        learning_rate = config.learning_rate
+        if config.anneal_lr and progress is not None:
+            learning_rate *= max(0.0, 1.0 - progress)
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate
+
+        rollout = self.collect(should_stop)
+        if rollout is None:
+            return None
+        advantages, returns = compute_gae(
+            rollout.rewards, rollout.values, rollout.terminated, rollout.next_value, config.gamma, config.gae_lambda
+        )
+        losses = self.optimise(rollout, advantages, returns, should_stop)
+
+        self.update_count += 1
+        self.env_steps += config.batch_size
+        now = time.perf_counter()
+        return TrainingUpdate(
+            run_id=self.run_id,
+            update=self.update_count,
+            env_steps=self.env_steps,
+            env_steps_per_s=config.batch_size / (now - started),
+            elapsed_s=now - self.started,
+            learning_rate=learning_rate,
+            episodes=rollout.episodes,
+            losses=losses,
+            moe=MoEStats(expert_usage=rollout.expert_usage),
+        )
+
+    @torch.inference_mode()
+    def collect(self, should_stop: Callable[[], bool]) -> Rollout | None:
+        """Play `num_steps` moves on every board with the current policy."""
+        steps, envs = self.config.num_steps, self.config.num_envs
+        boards = torch.empty((steps, envs, 16), dtype=torch.int8)
+        masks = torch.empty((steps, envs, 4), dtype=torch.bool)
+        actions = torch.empty((steps, envs), dtype=torch.int64)
+        log_probs, values, rewards = (torch.empty((steps, envs)) for _ in range(3))
+        terminated = torch.empty((steps, envs), dtype=torch.bool)
+        finished: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        usage_sums: list[torch.Tensor] = []
+
+        for step in range(steps):
+            if should_stop():
+                return None
+            boards[step] = torch.from_numpy(self.boards)
+            masks[step] = torch.from_numpy(self.masks)
+            logits, value = self.model(boards[step].long(), masks[step])
+            values[step] = value
+            step_log_probs = masked_log_probs(logits, masks[step])
+            actions[step] = torch.multinomial(step_log_probs.exp(), 1, generator=self.generator).squeeze(1)
+            log_probs[step] = step_log_probs.gather(1, actions[step, :, None]).squeeze(1)
+            usage = self.model.latest_expert_usage
+            usage_sums = [total + layer for total, layer in zip(usage_sums, usage)] if usage_sums else list(usage)
+
+            self.boards, reward, done, info = self.envs.step(actions[step].numpy())
+            self.masks = info["action_mask"]
+            if self.config.normalize_reward:
+                reward = self.reward_scale(reward, done)
+            rewards[step] = torch.from_numpy(reward.astype(np.float32, copy=False))
+            terminated[step] = torch.from_numpy(done)
+            if done.any():
+                finished.append((info["final_score"][done], info["final_length"][done], info["final_max_tile"][done]))
+
+        next_value = self.model(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
+        if finished:
+            scores, lengths, tiles = (np.concatenate(column) for column in zip(*finished))
+        else:
+            scores = lengths = tiles = np.zeros(0, np.int64)
+        return Rollout(
+            boards=boards,
+            masks=masks,
+            actions=actions,
+            log_probs=log_probs,
+            values=values,
+            rewards=rewards,
+            terminated=terminated,
+            next_value=next_value,
+            episodes=episode_stats(scores, lengths, tiles),
+            expert_usage=[(total / steps).tolist() for total in usage_sums],
+        )
+
+    def optimise(self, rollout: Rollout, advantages: torch.Tensor, returns: torch.Tensor, should_stop: Callable[[], bool]) -> LossStats:
+        """`update_epochs` passes of shuffled minibatch Adam over the rollout; mean loss terms."""
+        config, model = self.config, self.model
+        boards = rollout.boards.reshape(-1, 16)
+        masks = rollout.masks.reshape(-1, 4)
+        actions, old_log_probs = rollout.actions.reshape(-1), rollout.log_probs.reshape(-1)
+        advantages, returns = advantages.reshape(-1), returns.reshape(-1)
+        sums = torch.zeros(7)  # policy, value, entropy, approx_kl, clip_fraction, lb, aux
+        minibatches = 0
+
+        stopped = False
+        for _ in range(config.update_epochs):
+            order = torch.randperm(config.batch_size, generator=self.generator)
+            for start in range(0, config.batch_size, config.minibatch_size):
+                if should_stop():
+                    stopped = True
+                    break
+                index = order[start : start + config.minibatch_size]
+                board = boards[index].long()
+                logits, value = model(board, masks[index])
+                log_probs = masked_log_probs(logits, masks[index])
+                new_log_prob = log_probs.gather(1, actions[index, None]).squeeze(1)
+                entropy = masked_entropy(log_probs, masks[index]).mean()
+                advantage = advantages[index]
+                if config.norm_adv:
+                    advantage = (advantage - advantage.mean()) / (advantage.std(correction=0) + 1e-8)
+                terms = ppo_loss_terms(new_log_prob, old_log_probs[index], advantage, value, returns[index], config.clip_coef)
+                lb_loss, aux_loss = model.latest_lb_loss, model.aux_loss(board)
+                loss = combined_loss(terms, entropy, lb_loss, aux_loss, config)
+
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                self.optimizer.step()
+                parts = (terms.policy, terms.value, entropy, terms.approx_kl, terms.clip_fraction, lb_loss, aux_loss)
+                sums += torch.stack([part.detach() for part in parts])
+                minibatches += 1
+            kl_exceeded = config.target_kl is not None and sums[3] / max(1, minibatches) > config.target_kl
+            if stopped or kl_exceeded:
+                break
+
+        means = (sums / max(1, minibatches)).tolist()
+        return LossStats(
+            policy_loss=means[0],
+            value_loss=means[1],
+            entropy=means[2],
+            approx_kl=means[3],
+            clip_fraction=means[4],
+            lb_loss=means[5],
+            aux_loss=means[6],
+        )
