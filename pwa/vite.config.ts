@@ -26,7 +26,6 @@ export default defineConfig({
     VitePWA({
       registerType: "prompt",
       injectRegister: false,
-      includeAssets: ["favicon.svg", "apple-touch-icon.png"],
       manifest: {
         id: "/",
         name: "Model Studio",

@@ -8,6 +8,7 @@ rather than skip, so CI can never pass without having run them.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,14 +56,38 @@ def wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> Non
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"model-studio serve exited with {server.returncode}:\n{log.read_text()}")
+            raise RuntimeError(f"the server exited with {server.returncode}:\n{log.read_text()}")
         try:
             with urllib.request.urlopen(f"{url}/api/health", timeout=1) as response:
                 if response.status == 200:
                     return
         except OSError:
             time.sleep(0.1)
-    raise RuntimeError(f"model-studio serve did not answer {url}/api/health within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
+    raise RuntimeError(f"the server did not answer {url}/api/health within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@contextmanager
+def running_server(command: list[str], port: int, workdir: Path) -> Iterator[str]:
+    """Run a server subprocess in `workdir` until the block ends; yields its URL once healthy."""
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "server.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(command, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            wait_for_health(url, server, log)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=SERVER_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def require_dist() -> None:
+    if not (DIST / "index.html").is_file():
+        pytest.fail(f"{DIST} has no built PWA: run `npm run build` in pwa/ (or `just test`, which does) first", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -70,25 +96,28 @@ def base_url() -> Iterator[str]:
 
     It runs in a temporary working directory, so whatever it writes there goes away afterwards.
     """
-    if not (DIST / "index.html").is_file():
-        pytest.fail(f"{DIST} has no built PWA: run `npm run build` in pwa/ (or `just test`, which does) first", pytrace=False)
+    require_dist()
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     command = [str(Path(sys.executable).with_name("model-studio")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with tempfile.TemporaryDirectory(prefix="model-studio-e2e-") as workdir:
-        log = Path(workdir) / "server.log"
-        with log.open("wb") as log_file:
-            server = subprocess.Popen(command, cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
-            try:
-                wait_for_health(url, server, log)
-                yield url
-            finally:
-                server.terminate()
-                try:
-                    server.wait(timeout=SERVER_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+    with tempfile.TemporaryDirectory(prefix="model-studio-e2e-") as workdir, running_server(command, port, Path(workdir)) as url:
+        yield url
+
+
+@pytest.fixture
+def own_dist_url(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The real app serving a private copy of the built PWA, which the test may change (to ship
+    a "new version"). `model-studio serve` always serves pwa/dist, so this runs the same app
+    factory under uvicorn with the copy as its static directory."""
+    require_dist()
+    dist = tmp_path / "dist"
+    shutil.copytree(DIST, dist)
+    port = free_port()
+    launch = (
+        "import sys, uvicorn; from pathlib import Path; from model_studio.app import create_app; "
+        "uvicorn.run(create_app(Path(sys.argv[1])), host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')"
+    )
+    with running_server([sys.executable, "-c", launch, str(dist), str(port)], port, tmp_path) as url:
+        yield url, dist
 
 
 @pytest.fixture(scope="session")

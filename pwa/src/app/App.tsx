@@ -1,6 +1,6 @@
 /** The app shell: header, canvas with its overlays, the open sheet, and the bottom toolbar. */
 import { ReactFlowProvider } from "@xyflow/react";
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { Canvas } from "../editor/Canvas";
 import { Palette } from "../editor/Palette";
 import { PropsSheet, WireSheet } from "../editor/PropsSheet";
@@ -10,13 +10,15 @@ import { startValidation } from "../editor/validation";
 import { StatsOverlay, ValidationBanner } from "../editor/ValidationBanner";
 import { UpdatePrompt } from "../pwa/UpdatePrompt";
 import { DesignDetailsSheet } from "../ui/DesignDetailsSheet";
-import { DesignsSheet } from "../ui/DesignsSheet";
 import { Header } from "../ui/Header";
 import { Icon } from "../ui/icons";
 import { openSheet, useSheet } from "../ui/sheets";
 import { Toasts } from "../ui/Toasts";
 import { Toolbar } from "../ui/Toolbar";
 import { startLibrary, useLibrary } from "./library";
+
+// The designs sheet carries the templates and the schema check: it loads when first opened.
+const DesignsSheet = lazy(() => import("../ui/DesignsSheet").then((module) => ({ default: module.DesignsSheet })));
 
 /** Starts storage and validation for the life of the app. */
 function useServices(): void {
@@ -40,7 +42,13 @@ function OpenSheet() {
   const selection = useEditor((s) => s.selection);
   const connecting = useEditor((s) => s.connectFrom !== null);
   if (sheet === "palette") return <Palette />;
-  if (sheet === "designs") return <DesignsSheet />;
+  if (sheet === "designs") {
+    return (
+      <Suspense fallback={null}>
+        <DesignsSheet />
+      </Suspense>
+    );
+  }
   if (sheet === "details") return <DesignDetailsSheet />;
   // While wiring, the canvas needs the room.
   if (connecting) return null;

@@ -9,7 +9,7 @@ import { uniqueId } from "../model/ids";
 import type { ModelArchitecture } from "../model/types";
 import { renameDesign } from "../editor/commands";
 import { openInEditor, replaceFromElsewhere, useEditor } from "../editor/store";
-import { createAutosaver, type Autosaver, type SaveState } from "../storage/autosave";
+import { createAutosaver, flushWhenHidden, type Autosaver, type SaveState } from "../storage/autosave";
 import { openDesignChannel, type DesignChannel, type DesignEvent } from "../storage/channel";
 import {
   addDesign,
@@ -23,7 +23,7 @@ import {
   storedIds,
   type DesignSummary,
 } from "../storage/designs";
-import { designFileName, downloadJson, readDesignFile } from "../storage/files";
+import { designFileName, downloadJson } from "../storage/files";
 import { requestPersistentStorage } from "../storage/persistence";
 import { showToast } from "../ui/toast";
 
@@ -79,6 +79,7 @@ export async function startLibrary(): Promise<() => Promise<void>> {
     if (saveState === "failed") showToast(`Could not save: ${error instanceof Error ? error.message : String(error)}`, "error");
   });
   autosaver = saver;
+  const stopFlushingWhenHidden = flushWhenHidden(saver);
   channel = openDesignChannel((event) => void onOtherTab(event));
   const unsubscribe = useEditor.subscribe((state, previous) => {
     if (state.design && state.design !== previous.design && state.lastChange === "edit") saver.schedule(state.design);
@@ -92,7 +93,8 @@ export async function startLibrary(): Promise<() => Promise<void>> {
 
   return async () => {
     unsubscribe();
-    await saver.dispose();
+    stopFlushingWhenHidden();
+    await saver.flush();
     channel?.close();
     autosaver = null;
     channel = null;
@@ -177,6 +179,7 @@ export type ImportOutcome = { ok: true; design: ModelArchitecture; renamed: bool
  * a design whose id is taken is stored under a new id, so nothing stored is ever overwritten.
  */
 export async function importDesignFile(file: File): Promise<ImportOutcome> {
+  const { readDesignFile } = await import("../storage/import");
   const outcome = await readDesignFile(file);
   if (!outcome.ok) return outcome;
   const taken = await storedIds();

@@ -15,7 +15,8 @@ import { tapBlock, toggleConnectFrom } from "./wiring";
 /** Haptic tick when a long-press duplicates, in milliseconds. */
 const LONG_PRESS_VIBRATION_MS = 15;
 
-const isFar = (state: ReactFlowState) => state.transform[2] < FAR_ZOOM;
+/** True when zoomed out so far that blocks draw as plain rectangles. */
+export const isFar = (state: ReactFlowState) => state.transform[2] < FAR_ZOOM;
 
 /** Ports are divs inside the node, so they get button behaviour by hand: Enter and Space press them. */
 function pressOnKey(press: () => void) {

@@ -10,6 +10,7 @@ import {
   applyNodeChanges,
   useNodesInitialized,
   useReactFlow,
+  useStore,
   type Connection,
   type Edge as FlowEdge,
   type EdgeTypes,
@@ -20,7 +21,7 @@ import {
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
 import { GRID_SIZE } from "../model/graph";
 import { showToast } from "../ui/toast";
-import { BlockNodeComponent } from "./BlockNode";
+import { BlockNodeComponent, isFar } from "./BlockNode";
 import { moveBlocks } from "./commands";
 import { syncNodes, toFlowEdges, type BlockNode } from "./flow";
 import { select, useEditor } from "./store";
@@ -43,6 +44,7 @@ export function Canvas() {
   const selection = useEditor((s) => s.selection);
   const connectFrom = useEditor((s) => s.connectFrom);
   const offending = useValidation((s) => s.offending);
+  const far = useStore(isFar);
   const flow = useReactFlow<BlockNode>();
   const container = useRef<HTMLDivElement>(null);
   usePinchPan(container);
@@ -102,7 +104,7 @@ export function Canvas() {
   const onConnect = useCallback(({ source, target }: Connection) => wire(source, target), []);
 
   return (
-    <div ref={container} className={connectFrom ? "canvas canvas--connecting" : "canvas"} onKeyDown={onKeyDown}>
+    <div ref={container} className={["canvas", connectFrom && "canvas--connecting", far && "canvas--far"].filter(Boolean).join(" ")} onKeyDown={onKeyDown}>
       <ReactFlow<BlockNode>
         nodes={nodes}
         edges={edges}
@@ -128,7 +130,8 @@ export function Canvas() {
         onlyRenderVisibleElements
         proOptions={{ hideAttribution: true }}
       >
-        <Background variant={BackgroundVariant.Dots} gap={GRID_SIZE * 2} size={1.5} />
+        {/* Far out the dots would be noise, and costly to repaint on every frame of a pan. */}
+        {!far && <Background variant={BackgroundVariant.Dots} gap={GRID_SIZE * 2} size={1.5} />}
       </ReactFlow>
     </div>
   );

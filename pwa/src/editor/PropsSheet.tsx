@@ -6,11 +6,11 @@
 import { useState, type KeyboardEvent } from "react";
 import { catalogue, type PropSpec } from "../model/catalogue";
 import { findComponent } from "../model/graph";
-import type { DesignMeta, ModelComponent, PropValue } from "../model/types";
+import type { DesignMeta, Edge, ModelComponent, PropValue } from "../model/types";
 import { BottomSheet } from "../ui/BottomSheet";
 import { Icon } from "../ui/icons";
 import { showToast } from "../ui/toast";
-import { deleteSelection, duplicateBlock, setBlockProp } from "./commands";
+import { deleteSelection, deleteWire, duplicateBlock, setBlockProp } from "./commands";
 import { effectiveProp } from "./flow";
 import { select, setConnectFrom, useEditor } from "./store";
 import { useValidation } from "./validation";
@@ -157,6 +157,27 @@ function BlockErrors({ id }: { id: string }) {
   );
 }
 
+/** The block's wires, each removable: stacked blocks leave too little wire on screen to tap. */
+function BlockWires({ id, edges }: { id: string; edges: readonly Edge[] }) {
+  const mine = edges.filter(([source, target]) => source === id || target === id);
+  if (mine.length === 0) return null;
+  return (
+    <>
+      <h3 className="sheet__section">Wires</h3>
+      <ul className="wire-list">
+        {mine.map(([source, target]) => (
+          <li key={`${source}->${target}`} className="wire-list__item">
+            <span>{source === id ? `to ${target}` : `from ${source}`}</span>
+            <button type="button" className="icon-button icon-button--small" onClick={() => deleteWire([source, target])} aria-label={`Delete wire from ${source} to ${target}`}>
+              <Icon name="close" />
+            </button>
+          </li>
+        ))}
+      </ul>
+    </>
+  );
+}
+
 export function PropsSheet({ id }: { id: string }) {
   const design = useEditor((s) => s.design);
   const component = design && findComponent(design, id);
@@ -176,6 +197,7 @@ export function PropsSheet({ id }: { id: string }) {
       ) : (
         <p className="sheet__empty">This block has no settings.</p>
       )}
+      <BlockWires id={component.id} edges={design.edges} />
       <div className="sheet__actions">
         {block?.spec.output && (
           <button type="button" className="button" onClick={() => setConnectFrom(component.id)}>

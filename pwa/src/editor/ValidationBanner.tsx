@@ -3,6 +3,7 @@
  * errors when not; tapping an error shows its block) and the parameter and memory overlay.
  */
 import { useReactFlow } from "@xyflow/react";
+import { useState } from "react";
 import { findComponent } from "../model/graph";
 import type { DesignError } from "../model/types";
 import { Icon } from "../ui/icons";
@@ -20,7 +21,13 @@ function ErrorRow({ error }: { error: DesignError }) {
   const flow = useReactFlow<BlockNode>();
   const text = error.hint ? `${error.message} ${error.hint}` : error.message;
   const target = error.component;
-  if (!target) return <li className="banner__error">{text}</li>;
+  if (!target) {
+    return (
+      <li className="banner__error">
+        <span className="banner__text">{text}</span>
+      </li>
+    );
+  }
 
   const show = () => {
     const component = findComponent(useEditor.getState().design!, target);
@@ -31,7 +38,7 @@ function ErrorRow({ error }: { error: DesignError }) {
   return (
     <li>
       <button type="button" className="banner__error banner__error--link" onClick={show} aria-label={`Show ${target}: ${error.message}`}>
-        {text}
+        <span className="banner__text">{text}</span>
       </button>
     </li>
   );
@@ -39,6 +46,8 @@ function ErrorRow({ error }: { error: DesignError }) {
 
 export function ValidationBanner() {
   const result = useValidation((s) => s.result);
+  // Folded, the banner is one line, leaving the canvas its room.
+  const [folded, setFolded] = useState(false);
   if (!result) return null;
   if (result.valid) {
     return (
@@ -50,15 +59,23 @@ export function ValidationBanner() {
   const more = result.errors.length - BANNER_ERRORS;
   return (
     <section className="banner banner--invalid" aria-label="Validation" aria-live="polite">
-      <p className="banner__title">
-        <Icon name="alert" /> {result.errors.length} problem{result.errors.length === 1 ? "" : "s"}
-      </p>
-      <ul className="banner__errors">
-        {result.errors.slice(0, BANNER_ERRORS).map((error, index) => (
-          <ErrorRow key={`${index}:${error.code}:${error.component}`} error={error} />
-        ))}
-      </ul>
-      {more > 0 && <p className="banner__more">and {more} more</p>}
+      <button type="button" className="banner__title" onClick={() => setFolded(!folded)} aria-expanded={!folded} aria-controls="banner-errors">
+        <Icon name="alert" />
+        <span className="banner__count">
+          {result.errors.length} problem{result.errors.length === 1 ? "" : "s"}
+        </span>
+        <span className="banner__fold">{folded ? "Show" : "Hide"}</span>
+      </button>
+      {!folded && (
+        <>
+          <ul className="banner__errors" id="banner-errors">
+            {result.errors.slice(0, BANNER_ERRORS).map((error, index) => (
+              <ErrorRow key={`${index}:${error.code}:${error.component}`} error={error} />
+            ))}
+          </ul>
+          {more > 0 && <p className="banner__more">and {more} more</p>}
+        </>
+      )}
     </section>
   );
 }

@@ -40,10 +40,12 @@ export function deleteSelection(): boolean {
   if (selection?.kind === "block") {
     return commit("Delete block", (design) => removeElements(design, [selection.id]), null);
   }
-  if (selection?.kind === "edge") {
-    return commit("Delete wire", (design) => removeElements(design, [], [selection.edge]), null);
-  }
+  if (selection?.kind === "edge") return deleteWire(selection.edge);
   return false;
+}
+
+export function deleteWire(edge: Edge): boolean {
+  return commit("Delete wire", (design) => removeElements(design, [], [edge]));
 }
 
 /** Move blocks after a drag: the whole drag is one step. */

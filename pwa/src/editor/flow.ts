@@ -104,7 +104,7 @@ export function syncNodes(previous: readonly BlockNode[], { design, selection, o
   });
 }
 
-export function edgeId([source, target]: Edge): string {
+function edgeId([source, target]: Edge): string {
   return `${source}->${target}`;
 }
 

@@ -16,11 +16,11 @@ export function findComponent(design: ModelArchitecture, id: string): ModelCompo
   return design.components.find((component) => component.id === id);
 }
 
-export function componentIds(design: ModelArchitecture): Set<string> {
+function componentIds(design: ModelArchitecture): Set<string> {
   return new Set(design.components.map((component) => component.id));
 }
 
-export function sameEdge([s1, t1]: Edge, [s2, t2]: Edge): boolean {
+function sameEdge([s1, t1]: Edge, [s2, t2]: Edge): boolean {
   return s1 === s2 && t1 === t2;
 }
 

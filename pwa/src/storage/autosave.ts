@@ -14,8 +14,6 @@ export interface Autosaver {
   schedule(design: ModelArchitecture): void;
   /** Write any pending design now; resolves once everything scheduled so far is stored. */
   flush(): Promise<void>;
-  /** Stop listening for page hide; pending edits are flushed first. */
-  dispose(): Promise<void>;
 }
 
 export function createAutosaver(
@@ -45,13 +43,6 @@ export function createAutosaver(
     return writing;
   };
 
-  const onHide = () => {
-    if (document.visibilityState === "hidden") void flush();
-  };
-  const onPageHide = () => void flush();
-  document.addEventListener("visibilitychange", onHide);
-  window.addEventListener("pagehide", onPageHide);
-
   return {
     schedule(design) {
       pending = design;
@@ -60,10 +51,22 @@ export function createAutosaver(
       timer = setTimeout(() => void flush(), delayMs);
     },
     flush,
-    async dispose() {
-      document.removeEventListener("visibilitychange", onHide);
-      window.removeEventListener("pagehide", onPageHide);
-      await flush();
-    },
+  };
+}
+
+/**
+ * Flush as soon as the page is hidden (app switched, screen locked) or unloaded: on a phone
+ * that may be the last chance before the app is killed. Returns a function that stops it.
+ */
+export function flushWhenHidden(autosaver: Autosaver): () => void {
+  const onVisibility = () => {
+    if (document.visibilityState === "hidden") void autosaver.flush();
+  };
+  const onPageHide = () => void autosaver.flush();
+  document.addEventListener("visibilitychange", onVisibility);
+  window.addEventListener("pagehide", onPageHide);
+  return () => {
+    document.removeEventListener("visibilitychange", onVisibility);
+    window.removeEventListener("pagehide", onPageHide);
   };
 }

@@ -1,5 +1,5 @@
 /** The designs stored on this device: list, load, save, delete. */
-import { readDocument, type DocumentOutcome } from "../model/document";
+import type { DocumentOutcome } from "../model/document";
 import type { ModelArchitecture } from "../model/types";
 import { studioDb } from "./db";
 
@@ -20,7 +20,8 @@ export async function listDesigns(): Promise<DesignSummary[]> {
 }
 
 export async function loadDesign(id: string): Promise<DocumentOutcome> {
-  const db = await studioDb();
+  // The schema check (Ajv) loads on first use, not with the app shell.
+  const [db, { readDocument }] = await Promise.all([studioDb(), import("../model/document")]);
   const record = await db.get("designs", id);
   return record ? readDocument(record.document) : { ok: false, reason: `No design "${id}" is stored on this device.` };
 }

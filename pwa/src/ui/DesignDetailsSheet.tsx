@@ -64,7 +64,7 @@ function DetailsForm({ design }: { design: ModelArchitecture }) {
   return (
     <div className="fields">
       <div className="field">
-        <label className="field__label" htmlFor="design-name">
+        <label className="field__label field__label--text" htmlFor="design-name">
           Name
         </label>
         <input
@@ -78,7 +78,7 @@ function DetailsForm({ design }: { design: ModelArchitecture }) {
         />
       </div>
       <div className="field">
-        <label className="field__label" htmlFor="design-description">
+        <label className="field__label field__label--text" htmlFor="design-description">
           Description
         </label>
         <textarea

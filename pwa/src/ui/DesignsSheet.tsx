@@ -1,6 +1,6 @@
 /**
- * The designs on this device and the ways to start one: blank, from a template, or from an
- * imported `.json` file. Each stored design can be opened, renamed, duplicated, exported or
+ * The designs on this device, and the ways to start one: from an imported `.json` file, blank,
+ * or from a template. Each stored design can be opened, renamed, duplicated, exported or
  * deleted. The footer says where designs live and whether the browser keeps them.
  */
 import { useRef, useState, type ChangeEvent, type FormEvent } from "react";
@@ -171,6 +171,21 @@ export function DesignsSheet() {
   const now = Date.now();
   return (
     <BottomSheet title="Designs" size="tall" onClose={() => openSheet(null)}>
+      <h3 className="sheet__section">On this device</h3>
+      {designs.length === 0 ? (
+        <p className="sheet__empty">No designs yet. Start one below, or import a file.</p>
+      ) : (
+        <ul className="design-list">
+          {designs.map((summary) => (
+            <li key={summary.id}>
+              <DesignRow summary={summary} open={summary.id === openId} now={now} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <div className="sheet__actions">
+        <ImportButton />
+      </div>
       <h3 className="sheet__section">New design</h3>
       <ul className="template-list">
         <li>
@@ -188,21 +203,6 @@ export function DesignsSheet() {
           </li>
         ))}
       </ul>
-      <h3 className="sheet__section">On this device</h3>
-      {designs.length === 0 ? (
-        <p className="sheet__empty">No designs yet. Start one above, or import a file.</p>
-      ) : (
-        <ul className="design-list">
-          {designs.map((summary) => (
-            <li key={summary.id}>
-              <DesignRow summary={summary} open={summary.id === openId} now={now} />
-            </li>
-          ))}
-        </ul>
-      )}
-      <div className="sheet__actions">
-        <ImportButton />
-      </div>
       <StorageNote />
     </BottomSheet>
   );
