@@ -33,8 +33,8 @@ schema-write: (setup "python")
     {{python}} tools/make_cases.py
     .venv/bin/model-studio schema-lint --write
 
-# Every benchmark; each prints its figures and goals.
-bench: bench-validate bench-env bench-compile
+# The benchmarks (all but the 10-minute bench-learn); each prints its figures and goals.
+bench: bench-validate bench-env bench-compile bench-pwa bench-train
 
 # Validation time for a 500-block design.
 bench-validate: (setup "python")
@@ -47,3 +47,15 @@ bench-env: (setup "python")
 # Compile time per template, ONNX export time, onnxruntime vs torch latency per board.
 bench-compile: (setup "python")
     {{python}} tools/bench/bench_compile.py
+
+# Initial JS (gzipped) and frame times while panning 200 blocks in the Pixel 7 profile.
+bench-pwa: setup
+    {{python}} tools/bench/bench_pwa.py
+
+# Env-steps/s while training, at the SB3 peer's PPO settings and at ours.
+bench-train: (setup "python")
+    {{python}} tools/bench/bench_train.py
+
+# Train the best template for 10 minutes, then play 200 games: mean score and reach rates.
+bench-learn: (setup "python")
+    {{python}} tools/bench/bench_learn.py

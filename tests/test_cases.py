@@ -4,7 +4,6 @@ The TypeScript validator runs the same files (pwa/tests/unit/cases.test.ts)."""
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import pytest
 

@@ -27,7 +27,7 @@ setup_pwa() {
     (cd pwa && npm ci --no-audit --no-fund --loglevel=error)
     echo "$deps" > .setup/npm
   fi
-  local sources; sources=$(fingerprint pwa/src pwa/public pwa/index.html pwa/vite.config.ts pwa/tsconfig.json pwa/package-lock.json schema)
+  local sources; sources=$(fingerprint pwa/src pwa/public pwa/index.html pwa/vite.config.ts pwa/tsconfig*.json pwa/package-lock.json schema)
   if [ -f pwa/dist/index.html ] && fresh pwa-build "$sources"; then return; fi
   echo "setup: building the PWA"
   (cd pwa && npm run --silent build)

@@ -13,6 +13,10 @@ from model_studio.contracts import ValidationResult
 from model_studio.validation import validate_design
 
 
+PROGRESS_BAR_WIDTH = 20  # characters
+PROGRESS_POLL_S = 0.2  # how often `train` wakes to notice Ctrl-C
+
+
 def _read(path: str) -> bytes:
     return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
 
@@ -61,9 +65,9 @@ def cmd_schema_lint(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from model_studio.app import create_app
+    from model_studio.app import PWA_DIST, create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info")
+    uvicorn.run(create_app(static_dir=args.static_dir or PWA_DIST), host=args.host, port=args.port, log_level="info")
     return 0
 
 
@@ -120,6 +124,90 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress_line(event, budget, first_step: int) -> str:
+    """One line for the live progress bar: a bar when there is a budget, the latest games' mean
+    score, env-steps/s and the time left. `first_step`: env steps of the checkpoint resumed from."""
+    progress = budget.progress(event.env_steps - first_step, event.elapsed_s)
+    bar = ""
+    if progress is not None:
+        filled = round(PROGRESS_BAR_WIDTH * progress)
+        bar = f"[{'#' * filled}{'.' * (PROGRESS_BAR_WIDTH - filled)}] {progress:4.0%} "
+    score = "-" if event.episodes.mean_score is None else f"{event.episodes.mean_score:,.0f}"
+    eta = ""
+    if progress:
+        left = event.elapsed_s * (1 - progress) / progress
+        eta = f" | ETA {int(left // 60)}:{int(left % 60):02d}"
+    return f"{bar}update {event.update} | {event.env_steps:,} steps | {event.env_steps_per_s:,.0f} steps/s | score {score}{eta}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    import threading
+
+    from model_studio.codegen import InvalidDesignError
+    from model_studio.contracts import TrainingDone
+    from model_studio.training import Budget, CheckpointError, PPOConfig, TrainingManager, format_summary, load_checkpoint
+
+    document = _design_or_report(args.design)
+    if document is None:
+        return 2
+    budget = Budget(max_env_steps=args.steps, max_minutes=args.minutes)
+    try:
+        first_step = load_checkpoint(args.resume)["env_steps"] if args.resume else 0
+    except CheckpointError as exc:
+        print(f"cannot resume: {exc}", file=sys.stderr)
+        return 2
+    finished, result = threading.Event(), []
+
+    def on_event(event) -> None:  # on the manager's reader thread; print and Event are thread-safe
+        if isinstance(event, TrainingDone):
+            result.append(event)
+            finished.set()
+        else:
+            print(f"\r{_progress_line(event, budget, first_step)}\x1b[K", end="", file=sys.stderr, flush=True)
+
+    manager = TrainingManager(args.out, on_event)
+    try:
+        run_id = manager.start(document, config=PPOConfig(seed=args.seed), budget=budget, resume_from=args.resume)
+    except InvalidDesignError:
+        print(f"{args.design}: not trained, the design is invalid", file=sys.stderr)
+        print(format_report(args.design, validate_design(document)), file=sys.stderr)
+        return 1
+    except CheckpointError as exc:
+        print(f"cannot resume: {exc}", file=sys.stderr)
+        return 2
+    print(f"run {run_id}: training {args.design}; Ctrl-C stops it and keeps a checkpoint", file=sys.stderr)
+    try:
+        while not finished.wait(PROGRESS_POLL_S):
+            pass
+    except KeyboardInterrupt:
+        print("\nstopping: saving a checkpoint...", file=sys.stderr)
+        manager.stop(run_id)
+        finished.wait()
+    done = result[0]
+    print(file=sys.stderr)
+    print(f"run {run_id}: {done.status}" + (f" ({done.message})" if done.message else ""))
+    print(f"  {done.updates:,} updates, {done.env_steps:,} env steps in {done.elapsed_s:,.0f} s; the last {done.summary.games:,} games:")
+    print(format_summary(done.summary, done.checkpoint))
+    return 1 if done.status == "failed" else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from model_studio.training import CheckpointError, format_summary, load_checkpoint, model_from_checkpoint, play_games
+    from model_studio.training.ppo import set_torch_threads
+
+    try:
+        checkpoint = load_checkpoint(args.checkpoint)
+    except CheckpointError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    set_torch_threads(0)
+    summary = play_games(model_from_checkpoint(checkpoint), args.games, greedy=args.greedy, seed=args.seed)
+    policy = "greedy" if args.greedy else "stochastic"
+    print(f"{args.checkpoint}: update {checkpoint['update']:,}, {checkpoint['env_steps']:,} env steps; {args.games:,} games, {policy} policy")
+    print(format_summary(summary, args.checkpoint))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="model-studio", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -135,6 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="serve the API and the built PWA")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for the LAN)")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--static-dir", type=Path, metavar="DIR", help="the built PWA to serve at / (default: pwa/dist)")
     serve.set_defaults(handler=cmd_serve)
 
     compile_ = commands.add_parser("compile", help="compile a design to <data-dir>/generated/<id>.py")
@@ -149,6 +238,23 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", metavar="CKPT", help="training checkpoint whose weights to export (default: fresh weights)")
     export.add_argument("--seed", type=int, default=0, help="seed for fresh weights (default: 0)")
     export.set_defaults(handler=cmd_export)
+
+    train = commands.add_parser("train", help="train a design with PPO; a live progress line, then a summary")
+    train.add_argument("design", metavar="FILE", help="design JSON file ('-' reads stdin)")
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument("--steps", type=int, metavar="N", help="stop after N env steps (board moves)")
+    budget.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes (default: run until Ctrl-C)")
+    train.add_argument("--out", default=".data", metavar="DIR", help="data directory: generated/ and runs/<id>/checkpoint.pt (default: .data)")
+    train.add_argument("--seed", type=int, default=0, help="seed of the weights, games and sampling (default: 0)")
+    train.add_argument("--resume", metavar="CKPT", help="continue from this checkpoint (same design only)")
+    train.set_defaults(handler=cmd_train)
+
+    eval_ = commands.add_parser("eval", help="play games with a checkpoint's policy and print the scores")
+    eval_.add_argument("checkpoint", metavar="CKPT", help="training checkpoint (.pt)")
+    eval_.add_argument("--games", type=int, default=200, metavar="N", help="games to play (default: 200)")
+    eval_.add_argument("--greedy", action="store_true", help="always play the most likely move (default: sample)")
+    eval_.add_argument("--seed", type=int, default=0, help="seed of the games and sampling (default: 0)")
+    eval_.set_defaults(handler=cmd_eval)
     return parser
 
 

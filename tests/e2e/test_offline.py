@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from .app import add_block, block, create_from_template, expect_valid, open_app
-from .conftest import ACTION_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS
+from .conftest import ACTION_TIMEOUT_MS
+from .harness import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.e2e
 

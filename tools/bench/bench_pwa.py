@@ -23,32 +23,16 @@ import argparse
 import gzip
 import json
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from playwright.sync_api import CDPSession, Page, sync_playwright
 
-REPO = Path(__file__).resolve().parents[2]
-DIST = REPO / "pwa" / "dist"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
+from e2e.harness import CHROMIUM, CHROMIUM_ARGS, DIST, phone_descriptor, running_server  # noqa: E402
+
 GZIP_LEVEL = 6
 BLOCKS = 200
 COLUMNS = 10
@@ -57,7 +41,6 @@ SPACING_X, SPACING_Y = 208, 112
 PAN_STEPS = 120  # two-finger moves per pan, one per frame
 PAN_STEP_PX = 6
 FRAME_MS = 1000 / 60
-SERVER_START_TIMEOUT_S = 30
 
 
 def initial_js(dist: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
@@ -82,35 +65,6 @@ def big_design() -> dict[str, object]:
         components.append({"id": f"b{index}", "type": block_type, "props": {}, "position": {"x": column * SPACING_X, "y": row * SPACING_Y}})
     edges = [[f"b{i}", f"b{i + 1}"] for i in range(len(types) - 1)]
     return {"schemaVersion": 1, "id": "bench-200", "name": "Bench 200", "description": "", "meta": {"d_model": 64, "n_heads": 4}, "components": components, "edges": edges}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextmanager
-def server() -> Iterator[str]:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    command = [str(Path(sys.executable).with_name("model-studio")), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with tempfile.TemporaryDirectory(prefix="model-studio-bench-") as workdir:
-        process = subprocess.Popen(command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/api/health", timeout=1):
-                        break
-                except OSError:
-                    if time.monotonic() > deadline or process.poll() is not None:
-                        raise RuntimeError("model-studio serve did not start") from None
-                    time.sleep(0.1)
-            yield url
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
 
 def touch(cdp: CDPSession, kind: str, points: list[tuple[float, float]]) -> None:
@@ -161,10 +115,8 @@ def measure_pan(url: str, cpu_throttle: float) -> list[str]:
     with sync_playwright() as playwright, tempfile.TemporaryDirectory() as scratch:
         design_file = Path(scratch) / "bench-200.json"
         design_file.write_text(json.dumps(big_design()))
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        phone = dict(playwright.devices["Pixel 7"])
-        phone.pop("default_browser_type", None)
-        context = browser.new_context(**phone, base_url=url)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(**phone_descriptor(playwright.devices), base_url=url)
         page = context.new_page()
         page.goto("/")
         sheet = page.get_by_role("dialog", name="Designs")
@@ -217,7 +169,7 @@ def main() -> int:
     if args.url:
         lines = measure_pan(args.url, args.cpu_throttle)
     else:
-        with server() as url:
+        with tempfile.TemporaryDirectory(prefix="model-studio-bench-") as workdir, running_server(Path(workdir)) as url:
             lines = measure_pan(url, args.cpu_throttle)
     for line in lines:
         print(f"  {line}")

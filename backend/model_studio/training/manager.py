@@ -108,7 +108,7 @@ class RunSpec:
 
 
 def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requested: Callable[[], bool]) -> None:
-    """Train one run to its end in this process, sending each event; never raises."""
+    """Train one run to its end in this process, sending each event; an error becomes a `failed` event."""
     started = time.monotonic()
     updates: deque[TrainingUpdate] = deque(maxlen=KEPT_UPDATES)
     trainer: PPOTrainer | None = None
@@ -165,7 +165,9 @@ def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requ
 
 
 def _child_main(spec: RunSpec, connection: multiprocessing.connection.Connection, stop: threading.Event) -> None:
-    """Entry point of the spawned process."""
+    """Entry point of the spawned process. It ignores SIGINT: Ctrl-C at a terminal reaches the whole
+    process group, and the parent decides whether that stops the run (with a checkpoint)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with connection:
         run_training(spec, lambda event: connection.send_bytes(msgspec.json.encode(event)), stop.is_set)
 
@@ -210,6 +212,8 @@ class TrainingManager:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
     ) -> str:
         """Start a run in a child process and return its id (a new one unless `run_id` is given).
+        Takes milliseconds (validation and process creation); the child's start-up (importing
+        torch, compiling) happens after, and its first event follows a few seconds later.
 
         Raises `codegen.InvalidDesignError` for an invalid design, `CheckpointError` /
         `CheckpointMismatchError` when `resume_from` is unreadable or belongs to another design,
@@ -260,7 +264,8 @@ class TrainingManager:
         return True
 
     def wait(self, run_id: str, timeout: float | None = None) -> TrainingDone | None:
-        """Block until the run's `done` event has been delivered; return it (None on timeout)."""
+        """Block until the run's `done` event is final; return it (None on timeout, KeyError for a
+        run this manager never started)."""
         with self._lock:
             run = self._runs[run_id]
         return run.done if run.finished.wait(timeout) else None
@@ -304,6 +309,7 @@ class TrainingManager:
             done = self._death_notice(run)
         with self._lock:
             run.done = done
+            run.updates.clear()  # only a death notice needs them; a long-lived server keeps every run's `done`
         run.finished.set()
         self._deliver(done)
         run.process.join()  # the child is only shutting its interpreter down: reap it after telling

@@ -12,8 +12,8 @@ The last two terms come from the design (a routed MoE layer's Switch load-balanc
 its router's lb_coef; an aux head's MSE times its weight) and are zero for designs without them.
 
 Everything random is drawn from generators seeded by `PPOConfig.seed` (the env's spawns, action
-sampling, minibatch order; the model's initial weights come from codegen's seeded `instantiate`),
-so the same seed, design and thread count give the same metrics.
+sampling, minibatch order; the manager draws the initial weights with `codegen.instantiate(module,
+seed)`), so the same seed, design and thread count give the same metrics.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from model_studio.catalogue import load_catalogue
@@ -38,49 +37,53 @@ MAX_TORCH_THREADS = 8  # the models are small: more threads than this only add s
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """PPO hyperparameters. The defaults were tuned on the templates with the 2-core budget of
-    `tools/bench/bench_learn.py` (10 minutes of wall clock); see the notes on each field."""
+    """PPO hyperparameters. The defaults were tuned with `tools/bench/bench_learn.py` on
+    tiny-dense (10 minutes of wall clock on a shared 2-core CPU, then 200 games); the notes on each
+    field say what was compared. Fields without a comparison keep CleanRL's value."""
 
     seed: int = 0
-    # Seeds the env, action sampling and minibatch order (the weights use codegen's seed, also 0).
+    # Seeds the env's spawns, action sampling and minibatch order; the manager also draws the
+    # initial weights from it (`codegen.instantiate(module, seed)`).
     num_envs: int = 256
     # Boards played in parallel. Hundreds make each forward pass a big, cheap batch and give
     # decorrelated samples; 2048 games are long (hundreds of moves), so many boards are needed
     # for a steady stream of finished games to report.
     num_steps: int = 64
-    # Moves per board per rollout: num_envs * num_steps = 16,384 samples per update. Long enough
-    # for GAE to see past a few merges, short enough for a metrics event every second or two.
+    # Moves per board per rollout: num_envs * num_steps = 16,384 samples per update, about half a
+    # second for tiny-dense: a metrics event every second or so. (num_envs and num_steps not swept.)
     learning_rate: float = 1e-3
-    # Adam step size at the start. Larger than CleanRL's Atari 2.5e-4: the templates are small and
-    # the batches large, and a 10-minute run cannot afford a slow start.
+    # Adam step size at the start. Larger than CleanRL's Atari 2.5e-4: the templates are small, the
+    # batches large (16k samples), and a 10-minute run cannot afford a slow start. Not swept.
     anneal_lr: bool = True
     # Decay the learning rate linearly to 0 over the run's budget (steps or minutes, whichever
-    # runs out first); without a budget it stays constant. Annealing steadies the final policy.
-    gamma: float = 0.995
-    # Discount. A game reaching 1024 lasts ~1,000 moves, and dying is what ends the score, so the
-    # horizon must be long: 0.995 looks ~200 moves ahead (0.99 learned visibly less in tuning).
+    # runs out first), as CleanRL does; without a budget it stays constant.
+    gamma: float = 0.999
+    # Discount. Score comes from surviving: a game that reaches 1024 lasts ~1,000 moves, and the
+    # merges that keep a board alive pay off hundreds of moves later. 0.999 (a ~1,000-move horizon)
+    # beat 0.995 (3-minute runs: 9,430 vs 8,784); with normalised rewards the values stay small.
     gae_lambda: float = 0.95
-    # GAE bias/variance trade-off; the standard value worked best.
+    # GAE bias/variance trade-off: the usual value (not tuned here).
     minibatch_size: int = load_catalogue().doc.memory.minibatch
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this.
     update_epochs: int = 2
     # Passes over each rollout. Two instead of CleanRL's four: on a CPU the optimisation dominates
-    # the cost, and fresh samples beat re-used ones in a wall-clock budget.
+    # the cost, and in a wall-clock budget fresh samples beat re-used ones (10-minute runs: mean
+    # 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 epochs and 9.4 M steps).
     norm_adv: bool = True
     # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
     clip_coef: float = 0.2
     # PPO's ratio clip, the paper's value.
     ent_coef: float = 0.003
-    # Entropy bonus. Small: masking already removes the pointless moves, and 2048 punishes
-    # random moves late in a game; 0 let the policy collapse early in tuning.
+    # Entropy bonus. Small: masking already removes the pointless moves, and a random move late in
+    # a game can end it; 0.01 did no better (3-minute runs: 8,558 vs 8,784, within the noise).
     vf_coef: float = 0.5
     # Weight of the value loss (shared trunk), CleanRL's value.
     max_grad_norm: float = 0.5
     # Global gradient-norm clip, CleanRL's value.
     target_kl: float | None = None
-    # Stop an update's epochs early once the approximate KL exceeds this; off by default, as in
-    # CleanRL (two epochs keep the policy change small anyway).
+    # Stop an update's epochs early once the mean approximate KL exceeds this; off, as in CleanRL
+    # (two epochs keep each update's policy change small: approx KL stays around 0.005).
     normalize_reward: bool = True
     # Divide rewards (merge scores, from 4 up to tens of thousands) by a running standard
     # deviation of the discounted return, so value targets stay near unit scale as scores grow.

@@ -1,0 +1,86 @@
+"""What the end-to-end tests and the PWA benchmark share: Debian's Chromium, the phone profile,
+and the real server run as a subprocess on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+DIST = REPO / "pwa" / "dist"
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# Headless, and quiet on this closed network: no background fetches, updates or sync.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEVICE = "Pixel 7"
+SERVER_START_TIMEOUT_S = 30
+SERVER_STOP_TIMEOUT_S = 10
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve_command(port: int, static_dir: Path | None = None) -> list[str]:
+    """`model-studio serve` on loopback, optionally serving another copy of the built PWA."""
+    command = [str(Path(sys.executable).with_name("model-studio")), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return command + (["--static-dir", str(static_dir)] if static_dir else [])
+
+
+def phone_descriptor(devices: dict) -> dict[str, object]:
+    """The Pixel 7 descriptor, without the key that `new_context` and `launch_persistent_context` reject."""
+    descriptor = dict(devices[DEVICE])
+    descriptor.pop("default_browser_type", None)
+    return descriptor
+
+
+def _wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the server did not answer {url}/api/health within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}")
+
+
+@contextmanager
+def running_server(workdir: Path, static_dir: Path | None = None) -> Iterator[str]:
+    """Run `model-studio serve` in `workdir` until the block ends; yields its URL once healthy,
+    and stops it by its handle."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "server.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(serve_command(port, static_dir), cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            _wait_for_health(url, server, log)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=SERVER_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
