@@ -80,6 +80,12 @@ def _design_or_report(path: str) -> bytes | None:
         return None
 
 
+def _report_invalid(path: str, verb: str, document: bytes) -> int:
+    print(f"{path}: not {verb}, the design is invalid", file=sys.stderr)
+    print(format_report(path, validate_design(document)), file=sys.stderr)
+    return 1
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
     from model_studio.codegen import InvalidDesignError, compile_design
 
@@ -89,9 +95,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     try:
         result = compile_design(document, args.data_dir)
     except InvalidDesignError:
-        print(f"{args.design}: not compiled, the design is invalid", file=sys.stderr)
-        print(format_report(args.design, validate_design(document)), file=sys.stderr)
-        return 1
+        return _report_invalid(args.design, "compiled", document)
     except OSError as exc:
         print(f"cannot write to {args.data_dir}: {exc.strerror}", file=sys.stderr)
         return 2
@@ -110,9 +114,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         path = export_design(document, args.fmt, args.out, checkpoint=args.checkpoint, seed=args.seed)
     except InvalidDesignError:
-        print(f"{args.design}: not exported, the design is invalid", file=sys.stderr)
-        print(format_report(args.design, validate_design(document)), file=sys.stderr)
-        return 1
+        return _report_invalid(args.design, "exported", document)
     except ExportError as exc:
         print(f"{args.design}: not exported: {exc}", file=sys.stderr)
         return 1
@@ -169,9 +171,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         run_id = manager.start(document, config=PPOConfig(seed=args.seed), budget=budget, resume_from=args.resume)
     except InvalidDesignError:
-        print(f"{args.design}: not trained, the design is invalid", file=sys.stderr)
-        print(format_report(args.design, validate_design(document)), file=sys.stderr)
-        return 1
+        return _report_invalid(args.design, "trained", document)
     except CheckpointError as exc:
         print(f"cannot resume: {exc}", file=sys.stderr)
         return 2
