@@ -105,3 +105,32 @@ def test_boards_observations_and_errors():
         envs.step(np.zeros(7, np.int64))
     with pytest.raises(ValueError):
         envs.reset(boards=np.zeros((7, 16), np.int8))
+
+
+@pytest.mark.parametrize("num_envs", [1, 8, 16])
+def test_small_batch_path_plays_the_same_games_as_the_numpy_path(num_envs, monkeypatch):
+    """Up to `SMALL_BATCH` boards, `step` moves them with Python ints; it must draw and place the
+    spawns exactly as the numpy path does."""
+    import model_studio.env.vector as vector
+
+    def play(small_batch):
+        monkeypatch.setattr(vector, "SMALL_BATCH", small_batch)
+        envs = BatchedGame2048(num_envs, seed=7)
+        rng = np.random.default_rng(3)
+        trace = [envs.reset()]
+        for step in range(600):
+            mask = envs.action_mask()
+            # mostly legal moves (long games, many resets), sometimes any move (no-change steps)
+            actions = random_legal(rng, mask) if step % 4 else rng.integers(0, 4, num_envs)
+            obs, reward, terminated, info = envs.step(actions)
+            trace += [obs, reward, terminated, envs.boards, envs.episode_score, *info.values()]
+        return trace
+
+    small, numpy_path = play(num_envs), play(0)
+    assert any(array.any() for array in small[7::9])  # some games finished (info["final_score"])
+    assert all(a.dtype == b.dtype and np.array_equal(a, b) for a, b in zip(small, numpy_path, strict=True))
+    envs = BatchedGame2048(num_envs, seed=0)
+    envs.reset()
+    for bad in (np.full(num_envs, 4), np.full(num_envs, -1), np.zeros(num_envs + 1, int)):
+        with pytest.raises(ValueError):
+            envs.step(bad)

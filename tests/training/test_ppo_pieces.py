@@ -16,6 +16,7 @@ from model_studio.training.ppo import (
     masked_entropy,
     masked_log_probs,
     ppo_loss_terms,
+    sample_masked,
 )
 
 
@@ -134,3 +135,36 @@ def test_default_minibatch_is_the_catalogue_memory_minibatch():
     from model_studio.catalogue import load_catalogue
 
     assert PPOConfig().minibatch_size == load_catalogue().doc.memory.minibatch == 512
+
+
+def test_sample_masked_is_multinomial_with_the_same_draws():
+    generator, reference = torch.Generator().manual_seed(4), torch.Generator().manual_seed(4)
+    for batch in (1, 8, 256, 8, 1):
+        logits = torch.randn(batch, 4, generator=torch.Generator().manual_seed(batch))
+        mask = torch.rand(batch, 4, generator=torch.Generator().manual_seed(batch + 1)) < 0.6
+        mask[:, 2] = True
+        probabilities = masked_log_probs(logits, mask).exp()
+        for _ in range(50):
+            expected = torch.multinomial(probabilities, 1, generator=reference).squeeze(1)
+            actions = sample_masked(probabilities, generator)
+            assert torch.equal(actions, expected)
+            assert mask.gather(1, actions[:, None]).all()
+
+
+def test_gae_matches_the_step_by_step_recursion():
+    def reference(rewards, values, terminated, next_value, gamma, gae_lambda):
+        advantages, last = torch.zeros_like(rewards), torch.zeros_like(next_value)
+        for t in reversed(range(rewards.shape[0])):
+            following = next_value if t == rewards.shape[0] - 1 else values[t + 1]
+            alive = 1.0 - terminated[t].to(rewards.dtype)
+            last = rewards[t] + gamma * following * alive - values[t] + gamma * gae_lambda * alive * last
+            advantages[t] = last
+        return advantages, advantages + values
+
+    generator = torch.Generator().manual_seed(0)
+    for steps, envs in ((1, 3), (7, 5), (64, 16)):
+        rewards, values = torch.randn(steps, envs, generator=generator), torch.randn(steps, envs, generator=generator)
+        terminated = torch.rand(steps, envs, generator=generator) < 0.2
+        next_value = torch.randn(envs, generator=generator)
+        for expected, got in zip(reference(rewards, values, terminated, next_value, 0.99, 0.9), compute_gae(rewards, values, terminated, next_value, 0.99, 0.9)):
+            torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-6)

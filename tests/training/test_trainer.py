@@ -127,3 +127,13 @@ def test_checkpoint_of_another_design_or_not_a_checkpoint_is_refused(tmp_path):
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="cannot read"):
         load_checkpoint(tmp_path / "junk.pt")
+
+
+def test_a_policy_with_nan_probabilities_stops_the_rollout():
+    # torch.multinomial refused NaN probabilities; the sampler that replaced it checks once per rollout.
+    trainer = trainer_for("tiny-dense")
+    with torch.no_grad():
+        for parameter in trainer.model.parameters():
+            parameter.fill_(float("nan"))
+    with pytest.raises(RuntimeError, match="NaN"):
+        trainer.update()

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from model_studio.env import game2048
 from model_studio.env.tables import (
     ACTION_DIRECTION,
     ACTION_IS_VERTICAL,
@@ -53,10 +54,13 @@ def _build_spawn_tables() -> tuple[np.ndarray, np.ndarray]:
 _EMPTY_COUNT, _KTH_EMPTY = _build_spawn_tables()
 _TRANSPOSED_SHIFT = np.array([4 * ((i % 4) * 4 + i // 4) for i in range(NUM_CELLS)], np.uint64)
 _FOUR_THRESHOLD = np.uint64(round(SPAWN_FOUR_PROBABILITY * 2**32))  # compared with 32 random bits
+_FOUR_THRESHOLD_INT = int(_FOUR_THRESHOLD)
+_TRANSPOSED_SHIFT_INT = _TRANSPOSED_SHIFT.tolist()
 _LOW32 = np.uint64(0xFFFFFFFF)
 # uint32 views of byte tables: one gather per line (or per flags value) instead of one per byte.
 _LINE_CELLS32 = LINE_CELLS.view(np.uint32).ravel()
 _MASK32 = MOVABLE_TO_MASK.view(np.uint32).ravel()
+SMALL_BATCH = 16  # up to this many boards, `step` moves them one by one with Python ints (see `_step_small`)
 
 
 def move_boards(boards: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,24 +186,33 @@ class BatchedGame2048:
         if not self._started:
             raise RuntimeError("call reset() before step()")
         actions = np.asarray(actions, np.intp)
-        if actions.shape != (self.num_envs,) or actions.min() < 0 or actions.max() >= NUM_ACTIONS:
+        listed = actions.tolist() if self.num_envs <= SMALL_BATCH and actions.shape == (self.num_envs,) else None
+        if actions.shape != (self.num_envs,) or (
+            min(listed) < 0 or max(listed) >= NUM_ACTIONS
+            if listed is not None
+            else actions.min() < 0 or actions.max() >= NUM_ACTIONS
+        ):
             raise ValueError(f"actions must be {self.num_envs} ints in 0..{NUM_ACTIONS - 1}")
-        vertical = _IS_VERTICAL[actions]
-        source = np.where(vertical, self._transposed, self._boards)
-        moved, scores = _slide(source, actions)
-        changed = moved != source
-        moved_transposed = transpose(moved)
-        self._boards = np.where(vertical, moved_transposed, moved)
-        self._transposed = np.where(vertical, moved, moved_transposed)
-        self._spawn(self._boards, self._transposed, changed)
+        if listed is not None:
+            scores, self._mask, terminated, any_terminated = self._step_small(listed)
+        else:
+            vertical = _IS_VERTICAL[actions]
+            source = np.where(vertical, self._transposed, self._boards)
+            moved, scores = _slide(source, actions)
+            changed = moved != source
+            moved_transposed = transpose(moved)
+            self._boards = np.where(vertical, moved_transposed, moved)
+            self._transposed = np.where(vertical, moved, moved_transposed)
+            self._spawn(self._boards, self._transposed, changed)
+            self._mask, terminated = self._legal_moves(self._boards, self._transposed)
+            any_terminated = terminated.any()
         self._score += scores
         self._length += 1
 
-        self._mask, terminated = self._legal_moves(self._boards, self._transposed)
         final_score = np.zeros(self.num_envs, np.int64)
         final_length = np.zeros(self.num_envs, np.int64)
         final_max_tile = np.zeros(self.num_envs, np.int64)
-        if terminated.any():
+        if any_terminated:
             final_score[terminated] = self._score[terminated]
             final_length[terminated] = self._length[terminated]
             final_max_tile[terminated] = 1 << self._max_exponents(self._boards[terminated])
@@ -211,6 +224,40 @@ class BatchedGame2048:
             "final_max_tile": final_max_tile,
         }
         return self._observe(), scores.astype(np.float32), terminated, info
+
+    def _step_small(self, actions: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Move, spawn and find the legal moves like the numpy path, board by board with the scalar
+        env's Python-int functions: for a handful of boards, the fixed cost of a few dozen numpy
+        calls is most of a step. It draws the same 64-bit values as `_spawn` and maps them to the
+        same cells and tiles, so both paths give identical games. Returns the merge scores, the
+        action mask, whether each board has no legal move, and whether any has none."""
+        bits = self._rng.bit_generator.random_raw(self.num_envs).tolist()
+        boards, transposed = self._boards.tolist(), self._transposed.tolist()
+        movable = game2048._MOVABLE
+        scores, flags = [], []
+        for i, action in enumerate(actions):
+            vertical = ACTION_IS_VERTICAL[action]
+            source = transposed[i] if vertical else boards[i]
+            moved, score = game2048._slide(source, action)
+            scores.append(score)
+            if moved != source:  # a spawn; an unchanged board's random draw is spent unused, as in `_spawn`
+                moved_transposed = transpose(moved)
+                board, columns = (moved_transposed, moved) if vertical else (moved, moved_transposed)
+                cells = game2048._empty_cells(empty_cells_mask(board))
+                cell = cells[((bits[i] & 0xFFFFFFFF) * len(cells)) >> 32]
+                exponent = 2 if bits[i] >> 32 < _FOUR_THRESHOLD_INT else 1
+                boards[i] = board = board | exponent << 4 * cell
+                transposed[i] = columns = columns | exponent << _TRANSPOSED_SHIFT_INT[cell]
+            else:
+                board, columns = boards[i], transposed[i]
+            rows = movable[board & 0xFFFF] | movable[board >> 16 & 0xFFFF] | movable[board >> 32 & 0xFFFF] | movable[board >> 48]
+            cols = movable[columns & 0xFFFF] | movable[columns >> 16 & 0xFFFF] | movable[columns >> 32 & 0xFFFF] | movable[columns >> 48]
+            flags.append(rows | cols << 2)
+        self._boards = np.array(boards, np.uint64)
+        self._transposed = np.array(transposed, np.uint64)
+        flag_array = np.array(flags, np.intp)
+        mask = _MASK32[flag_array].view(bool).reshape(-1, NUM_ACTIONS)
+        return np.array(scores, np.int64), mask, flag_array == 0, 0 in flags
 
     def _start_games(self, where: np.ndarray) -> None:
         """Start new games, with two spawned tiles, on the boards selected by the bool array ``where``."""

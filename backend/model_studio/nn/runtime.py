@@ -214,6 +214,16 @@ class GameTransformer(nn.Module):
         super().__init__()
         self.latest_lb_loss = torch.zeros(())
         self.latest_expert_usage: List[torch.Tensor] = []
+        # The MoE layers and aux heads, found on the first forward (subclasses add their blocks
+        # after this constructor) instead of scanning `self.modules()` on every forward.
+        self._moe_layers: Optional[List[MoELayer]] = None
+        self._aux_heads: Optional[List[AuxLossHead]] = None
+
+    def _special_blocks(self) -> Tuple[List[MoELayer], List[AuxLossHead]]:
+        if self._moe_layers is None or self._aux_heads is None:
+            self._moe_layers = [module for module in self.modules() if isinstance(module, MoELayer)]
+            self._aux_heads = [module for module in self.modules() if isinstance(module, AuxLossHead)]
+        return self._moe_layers, self._aux_heads
 
     def run_checkpointed(self, block: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Recompute `block` in the backward pass instead of storing its activations. Only when
@@ -226,13 +236,16 @@ class GameTransformer(nn.Module):
         self, heads: List[Tuple[torch.Tensor, torch.Tensor]], action_mask: Optional[torch.Tensor]
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         """Average the action outputs, mask illegal moves, and record the MoE statistics."""
-        logits = torch.stack([head[0] for head in heads]).mean(0)
-        value = torch.stack([head[1] for head in heads]).mean(0)
+        if len(heads) == 1:  # the mean of one: skip two ops per forward (most designs have one output)
+            logits, value = heads[0]
+        else:
+            logits = torch.stack([head[0] for head in heads]).mean(0)
+            value = torch.stack([head[1] for head in heads]).mean(0)
         if action_mask is not None:
             logits = logits.masked_fill(~action_mask, torch.finfo(logits.dtype).min)
         if torch.compiler.is_exporting():
             return logits, value
-        layers = [module for module in self.modules() if isinstance(module, MoELayer)]
+        layers = self._special_blocks()[0]
         self.latest_expert_usage = [layer.latest_usage for layer in layers]
         self.latest_lb_loss = sum(
             (layer.lb_coef * layer.latest_balance_loss for layer in layers), logits.new_zeros(())
@@ -243,8 +256,8 @@ class GameTransformer(nn.Module):
         """Sum over aux heads of weight * MSE(prediction, target) for the last forward on `board`;
         a zero scalar for a model without aux heads."""
         total = self.latest_lb_loss.new_zeros(())
-        for head in self.modules():
-            if isinstance(head, AuxLossHead) and head.latest_prediction is not None:
+        for head in self._special_blocks()[1]:
+            if head.latest_prediction is not None:
                 target = aux_target(board, head.target).to(head.latest_prediction.dtype)
                 total = total + head.weight * F.mse_loss(head.latest_prediction, target)
         return total

@@ -136,6 +136,15 @@ def masked_log_probs(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return logits.masked_fill(~mask, torch.finfo(logits.dtype).min).log_softmax(-1)
 
 
+def sample_masked(probs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """One action per row of `probs` (B, 4): exactly what `torch.multinomial(probs, 1, generator=
+    generator).squeeze(1)` returns, with the same draws from `generator`. For one sample ATen's
+    multinomial is argmax(probs / q), q ~ Exp(1) (the Gumbel-max trick), after input checks that
+    cost more than the sampling at a batch of 8; the probabilities here come from a softmax, so
+    the checks cannot fail. Illegal moves have probability 0 and are never chosen."""
+    return (probs / torch.empty_like(probs).exponential_(1, generator=generator)).argmax(-1)
+
+
 def masked_entropy(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Entropy over the legal moves only; illegal moves contribute exactly 0 (not 0 * -huge)."""
     return -torch.where(mask, log_probs.exp() * log_probs, 0.0).sum(-1)
@@ -155,14 +164,17 @@ def compute_gae(
     game on that board, so nothing after it is bootstrapped. `next_value` (N,) is the value of the
     boards after the last step. 2048 has no time limit, so there is no truncation to handle.
     """
-    advantages = torch.zeros_like(rewards)
-    last = torch.zeros_like(next_value)
-    for t in reversed(range(rewards.shape[0])):
-        following = next_value if t == rewards.shape[0] - 1 else values[t + 1]
-        alive = 1.0 - terminated[t].to(rewards.dtype)
-        delta = rewards[t] + gamma * following * alive - values[t]
-        last = delta + gamma * gae_lambda * alive * last
-        advantages[t] = last
+    # The per-step terms for all steps at once (the same elementwise operations in the same order
+    # as a step-by-step loop), then only the recursion A[t] = delta[t] + gamma * lambda * alive[t]
+    # * A[t+1] step by step, on numpy views: a few hundred small torch calls cost milliseconds.
+    following = torch.cat([values[1:], next_value[None]])
+    alive = 1.0 - terminated.to(rewards.dtype)
+    delta = rewards + gamma * following * alive - values
+    decay = (gamma * gae_lambda * alive).numpy()
+    advantages = delta.clone()
+    advantages_np, delta_np = advantages.numpy(), delta.numpy()
+    for t in range(rewards.shape[0] - 2, -1, -1):
+        advantages_np[t] = delta_np[t] + decay[t] * advantages_np[t + 1]
     return advantages, advantages + values
 
 
@@ -217,8 +229,13 @@ class RunningReturnScale:
         self.mean, self.var, self.count = 0.0, 1.0, self.EPSILON
 
     def __call__(self, rewards: np.ndarray, terminated: np.ndarray) -> np.ndarray:
-        self.returns = self.returns * self.gamma + rewards
-        batch_mean, batch_var, batch_count = self.returns.mean(), self.returns.var(), len(self.returns)
+        self.returns = returns = self.returns * self.gamma + rewards
+        # ndarray.mean() and .var() computed as numpy computes them (same sums, same rounding),
+        # without their Python-level wrappers: this runs once per env step.
+        batch_count = len(returns)
+        batch_mean = np.add.reduce(returns) / batch_count
+        centred = returns - batch_mean
+        batch_var = np.add.reduce(centred * centred) / batch_count
         delta, total = batch_mean - self.mean, self.count + batch_count
         self.mean += delta * batch_count / total
         self.var = (self.var * self.count + batch_var * batch_count + delta**2 * self.count * batch_count / total) / total
@@ -350,51 +367,61 @@ class PPOTrainer:
 
     @torch.inference_mode()
     def collect(self, should_stop: Callable[[], bool]) -> Rollout | None:
-        """Play `num_steps` moves on every board with the current policy."""
+        """Play `num_steps` moves on every board with the current policy.
+
+        With a few boards each step is dominated by per-call overhead, so the loop keeps it small:
+        the env's arrays are stored with numpy slice assignments and the model's outputs in lists
+        (converted or stacked once at the end), and the action is sampled as `sample_masked`."""
         steps, envs = self.config.num_steps, self.config.num_envs
-        boards = torch.empty((steps, envs, 16), dtype=torch.int8)
-        masks = torch.empty((steps, envs, 4), dtype=torch.bool)
-        actions = torch.empty((steps, envs), dtype=torch.int64)
-        log_probs, values, rewards = (torch.empty((steps, envs)) for _ in range(3))
-        terminated = torch.empty((steps, envs), dtype=torch.bool)
+        boards = np.empty((steps, envs, 16), np.int8)
+        masks = np.empty((steps, envs, 4), bool)
+        rewards = np.empty((steps, envs), np.float32)
+        terminated = np.empty((steps, envs), bool)
+        actions: list[torch.Tensor] = []
+        log_probs: list[torch.Tensor] = []
+        values: list[torch.Tensor] = []
         finished: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         usage_sums: list[torch.Tensor] = []
 
         for step in range(steps):
             if should_stop():
                 return None
-            boards[step] = torch.from_numpy(self.boards)
-            masks[step] = torch.from_numpy(self.masks)
-            logits, value = self.model(boards[step].long(), masks[step])
-            values[step] = value
-            step_log_probs = masked_log_probs(logits, masks[step])
-            actions[step] = torch.multinomial(step_log_probs.exp(), 1, generator=self.generator).squeeze(1)
-            log_probs[step] = step_log_probs.gather(1, actions[step, :, None]).squeeze(1)
+            boards[step], masks[step] = self.boards, self.masks
+            mask = torch.from_numpy(self.masks)
+            logits, value = self.model(torch.from_numpy(self.boards).long(), mask)
+            values.append(value)
+            step_log_probs = masked_log_probs(logits, mask)
+            action = sample_masked(step_log_probs.exp(), self.generator)
+            actions.append(action)
+            log_probs.append(step_log_probs.gather(1, action[:, None]).squeeze(1))
             usage = self.model.latest_expert_usage
             usage_sums = [total + layer for total, layer in zip(usage_sums, usage)] if usage_sums else list(usage)
 
-            self.boards, reward, done, info = self.envs.step(actions[step].numpy())
+            self.boards, reward, done, info = self.envs.step(action.numpy())
             self.masks = info["action_mask"]
             if self.config.normalize_reward:
                 reward = self.reward_scale(reward, done)
-            rewards[step] = torch.from_numpy(reward.astype(np.float32, copy=False))
-            terminated[step] = torch.from_numpy(done)
+            rewards[step] = reward  # float64 -> float32 rounds as astype(np.float32) does
+            terminated[step] = done
             if done.any():
                 finished.append((info["final_score"][done], info["final_length"][done], info["final_max_tile"][done]))
 
+        stacked_log_probs = torch.stack(log_probs)
+        if stacked_log_probs.isnan().any():  # torch.multinomial's check, once per rollout instead of per step
+            raise RuntimeError("the policy's probabilities contain NaN (diverged weights?)")
         next_value = self.model(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
         if finished:
             scores, lengths, tiles = (np.concatenate(column) for column in zip(*finished))
         else:
             scores = lengths = tiles = np.zeros(0, np.int64)
         return Rollout(
-            boards=boards,
-            masks=masks,
-            actions=actions,
-            log_probs=log_probs,
-            values=values,
-            rewards=rewards,
-            terminated=terminated,
+            boards=torch.from_numpy(boards),
+            masks=torch.from_numpy(masks),
+            actions=torch.stack(actions),
+            log_probs=stacked_log_probs,
+            values=torch.stack(values),
+            rewards=torch.from_numpy(rewards),
+            terminated=torch.from_numpy(terminated),
             next_value=next_value,
             episodes=episode_stats(scores, lengths, tiles),
             expert_usage=[(total / steps).tolist() for total in usage_sums],
@@ -413,20 +440,23 @@ class PPOTrainer:
         stopped = False
         for _ in range(config.update_epochs):
             order = torch.randperm(config.batch_size, generator=self.generator)
+            # One gather per tensor and epoch; each minibatch is then a contiguous slice.
+            epoch_boards, epoch_masks, epoch_actions = boards[order].long(), masks[order], actions[order, None]
+            epoch_old, epoch_advantages, epoch_returns = old_log_probs[order], advantages[order], returns[order]
             for start in range(0, config.batch_size, config.minibatch_size):
                 if should_stop():
                     stopped = True
                     break
-                index = order[start : start + config.minibatch_size]
-                board = boards[index].long()
-                logits, value = model(board, masks[index])
-                log_probs = masked_log_probs(logits, masks[index])
-                new_log_prob = log_probs.gather(1, actions[index, None]).squeeze(1)
-                entropy = masked_entropy(log_probs, masks[index]).mean()
-                advantage = advantages[index]
+                end = start + config.minibatch_size
+                board, mask = epoch_boards[start:end], epoch_masks[start:end]
+                logits, value = model(board, mask)
+                log_probs = masked_log_probs(logits, mask)
+                new_log_prob = log_probs.gather(1, epoch_actions[start:end]).squeeze(1)
+                entropy = masked_entropy(log_probs, mask).mean()
+                advantage = epoch_advantages[start:end]
                 if config.norm_adv:
                     advantage = (advantage - advantage.mean()) / (advantage.std(correction=0) + 1e-8)
-                terms = ppo_loss_terms(new_log_prob, old_log_probs[index], advantage, value, returns[index], config.clip_coef)
+                terms = ppo_loss_terms(new_log_prob, epoch_old[start:end], advantage, value, epoch_returns[start:end], config.clip_coef)
                 lb_loss, aux_loss = model.latest_lb_loss, model.aux_loss(board)
                 loss = combined_loss(terms, entropy, lb_loss, aux_loss, config)
 
