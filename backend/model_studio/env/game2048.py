@@ -33,7 +33,7 @@ from model_studio.env.tables import (
 # Plain lists and bytes: indexing them with an int is several times faster than indexing numpy.
 _RESULT = [LINE_RESULT[direction].tolist() for direction in ACTION_DIRECTION]
 _SCORE = [LINE_SCORE[direction].tolist() for direction in ACTION_DIRECTION]
-_MOVABLE = LINE_MOVABLE.tolist()
+MOVABLE_FLAGS = LINE_MOVABLE.tolist()  # as Python ints, for the per-board paths here and in vector.py
 _MAX_TILE = np.where(LINE_MAX > 0, 1 << LINE_MAX.astype(np.int64), 0).tolist()
 _MASKS = MOVABLE_TO_MASK.astype(np.int8)
 _LINE_CELLS = [cells.tobytes() for cells in LINE_CELLS]  # concatenated, they are the observation
@@ -42,11 +42,12 @@ _UNIFORM_BATCH = 1024  # uniforms drawn per np_random call: one call per spawn w
 
 
 @functools.cache
-def _empty_cells(mask: int) -> tuple[int, ...]:
+def empty_cells(mask: int) -> tuple[int, ...]:
+    """The indices of the set bits of a 16-bit empty-cells mask."""
     return tuple(i for i in range(NUM_CELLS) if mask >> i & 1)
 
 
-def _slide(source: int, action: int) -> tuple[int, int]:
+def slide_lines(source: int, action: int) -> tuple[int, int]:
     """Slide the four lines of ``source`` (the board, or its transpose for up/down) for ``action``."""
     result, score = _RESULT[action], _SCORE[action]
     l0, l1, l2, l3 = source & LINE_MASK, source >> 16 & LINE_MASK, source >> 32 & LINE_MASK, source >> 48
@@ -57,9 +58,9 @@ def _slide(source: int, action: int) -> tuple[int, int]:
 def move(board: int, action: int) -> tuple[int, int]:
     """Apply ``action`` to a bitboard without spawning; return the new bitboard and the merge score."""
     if ACTION_IS_VERTICAL[action]:
-        moved, score = _slide(transpose(board), action)
+        moved, score = slide_lines(transpose(board), action)
         return transpose(moved), score
-    return _slide(board, action)
+    return slide_lines(board, action)
 
 
 class Game2048Env(gym.Env[np.ndarray, np.int64]):
@@ -151,7 +152,7 @@ class Game2048Env(gym.Env[np.ndarray, np.int64]):
             raise ValueError(f"action must be in 0..{NUM_ACTIONS - 1}, got {action}")
         vertical = ACTION_IS_VERTICAL[action]
         source = self._transposed if vertical else self._board
-        moved, reward = _slide(source, action)
+        moved, reward = slide_lines(source, action)
         if moved != source:
             if vertical:
                 self._board, self._transposed = transpose(moved), moved
@@ -174,7 +175,7 @@ class Game2048Env(gym.Env[np.ndarray, np.int64]):
         if len(self._uniforms) < 2:
             self._uniforms = self.np_random.random(_UNIFORM_BATCH).tolist()
         uniforms = self._uniforms
-        cells = _empty_cells(empty_cells_mask(self._board))
+        cells = empty_cells(empty_cells_mask(self._board))
         cell = cells[int(uniforms.pop() * len(cells))]
         exponent = 2 if uniforms.pop() < SPAWN_FOUR_PROBABILITY else 1
         self._board |= exponent << 4 * cell
@@ -192,7 +193,7 @@ class Game2048Env(gym.Env[np.ndarray, np.int64]):
         )
         cells = _LINE_CELLS
         observation = np.frombuffer(bytearray(cells[r0] + cells[r1] + cells[r2] + cells[r3]), np.int8)
-        movable = _MOVABLE
+        movable = MOVABLE_FLAGS
         flags = movable[r0] | movable[r1] | movable[r2] | movable[r3]
         flags |= (movable[c0] | movable[c1] | movable[c2] | movable[c3]) << 2
         info = {

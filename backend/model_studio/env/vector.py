@@ -186,13 +186,13 @@ class BatchedGame2048:
         if not self._started:
             raise RuntimeError("call reset() before step()")
         actions = np.asarray(actions, np.intp)
-        listed = actions.tolist() if self.num_envs <= SMALL_BATCH and actions.shape == (self.num_envs,) else None
-        if actions.shape != (self.num_envs,) or (
-            min(listed) < 0 or max(listed) >= NUM_ACTIONS
-            if listed is not None
-            else actions.min() < 0 or actions.max() >= NUM_ACTIONS
-        ):
-            raise ValueError(f"actions must be {self.num_envs} ints in 0..{NUM_ACTIONS - 1}")
+        problem = f"actions must be {self.num_envs} ints in 0..{NUM_ACTIONS - 1}"
+        if actions.shape != (self.num_envs,):
+            raise ValueError(problem)
+        listed = actions.tolist() if self.num_envs <= SMALL_BATCH else None
+        low, high = (min(listed), max(listed)) if listed is not None else (actions.min(), actions.max())
+        if low < 0 or high >= NUM_ACTIONS:
+            raise ValueError(problem)
         if listed is not None:
             scores, self._mask, terminated, any_terminated = self._step_small(listed)
         else:
@@ -233,17 +233,17 @@ class BatchedGame2048:
         action mask, whether each board has no legal move, and whether any has none."""
         bits = self._rng.bit_generator.random_raw(self.num_envs).tolist()
         boards, transposed = self._boards.tolist(), self._transposed.tolist()
-        movable = game2048._MOVABLE
+        movable = game2048.MOVABLE_FLAGS
         scores, flags = [], []
         for i, action in enumerate(actions):
             vertical = ACTION_IS_VERTICAL[action]
             source = transposed[i] if vertical else boards[i]
-            moved, score = game2048._slide(source, action)
+            moved, score = game2048.slide_lines(source, action)
             scores.append(score)
             if moved != source:  # a spawn; an unchanged board's random draw is spent unused, as in `_spawn`
                 moved_transposed = transpose(moved)
                 board, columns = (moved_transposed, moved) if vertical else (moved, moved_transposed)
-                cells = game2048._empty_cells(empty_cells_mask(board))
+                cells = game2048.empty_cells(empty_cells_mask(board))
                 cell = cells[((bits[i] & 0xFFFFFFFF) * len(cells)) >> 32]
                 exponent = 2 if bits[i] >> 32 < _FOUR_THRESHOLD_INT else 1
                 boards[i] = board = board | exponent << 4 * cell
