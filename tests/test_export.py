@@ -14,6 +14,7 @@ from model_studio.catalogue import SCHEMA_DIR
 from model_studio.cli import main
 from model_studio.codegen import build_model, design_sha256, generate, generate_source
 from model_studio.export import PARITY_TOLERANCE, ExportError, export_bytes, export_design, onnx_parity, random_inputs
+from model_studio.training.checkpoint import save_checkpoint
 from model_studio.validation import decode_design
 
 TEMPLATES = {p.stem: json.loads(p.read_text()) for p in sorted((SCHEMA_DIR / "templates").glob("*.json"))}
@@ -76,21 +77,18 @@ def test_py_export_is_the_generated_source(tmp_path):
 
 
 def _checkpoint(tmp_path, design, seed, sha=None):
-    """A checkpoint shaped like the trainer's."""
+    """A checkpoint written by the trainer's own writer."""
     model = build_model(design, seed=seed)
     path = tmp_path / "checkpoint.pt"
-    torch.save(
-        {
-            "model_state_dict": model.state_dict(),
-            "optimizer_state_dict": torch.optim.Adam(model.parameters()).state_dict(),
-            "config": generate(design).config,
-            "design": msgspec.json.encode(decode_design(design)).decode(),
-            "design_sha256": sha or design_sha256(design),
-            "update": 3,
-            "env_steps": 4096,
-        },
-        path,
-    )
+    state = {
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": torch.optim.Adam(model.parameters()).state_dict(),
+        "config": generate(design).config,
+        "update": 3,
+        "env_steps": 4096,
+        "reward_scale": {"mean": 0.0, "var": 1.0, "count": 1.0},
+    }
+    save_checkpoint(path, state, msgspec.json.encode(decode_design(design)).decode(), sha or design_sha256(design))
     return path, model.eval()
 
 

@@ -17,7 +17,6 @@ import contextlib
 import io
 import logging
 import os
-import pickle
 import threading
 import warnings
 from collections.abc import Iterator
@@ -42,6 +41,7 @@ from model_studio.codegen import (
     write_atomic,
 )
 from model_studio.nn.runtime import ACTIONS, CELLS, VOCAB
+from model_studio.training.checkpoint import CheckpointError, load_checkpoint
 
 Format = Literal["onnx", "pt", "py"]
 FORMATS: tuple[Format, ...] = ("onnx", "pt", "py")
@@ -122,28 +122,15 @@ def onnx_model(model: torch.nn.Module, config: dict[str, Any]) -> onnx.ModelProt
     return proto
 
 
-def load_checkpoint(path: str | os.PathLike[str], design_sha256: str) -> dict[str, Any]:
-    """Read a training checkpoint with `weights_only=True`; refuse one made for another design."""
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, EOFError, RuntimeError, pickle.UnpicklingError) as exc:
-        raise ExportError(f"cannot read checkpoint {os.fspath(path)!r}: {exc}") from None
-    if not isinstance(checkpoint, dict) or not {"model_state_dict", "design_sha256"} <= checkpoint.keys():
-        raise ExportError(f"{os.fspath(path)!r} is not a Model Studio checkpoint: it needs model_state_dict and design_sha256")
-    if checkpoint["design_sha256"] != design_sha256:
-        raise ExportError(
-            f"checkpoint {os.fspath(path)!r} was trained on design {str(checkpoint['design_sha256'])[:12]}, "
-            f"not on this design ({design_sha256[:12]}); export the design it was trained on"
-        )
-    return checkpoint
-
-
 def export_bytes(design: DesignInput, fmt: Format, checkpoint: str | os.PathLike[str] | None = None, seed: int = DEFAULT_SEED) -> bytes:
     """The exported file's content; see the module docstring for each format."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     analysis = valid_analysis(design)
-    state = load_checkpoint(checkpoint, architecture_sha256(analysis))["model_state_dict"] if checkpoint is not None else None
+    try:
+        state = load_checkpoint(checkpoint, architecture_sha256(analysis))["model_state_dict"] if checkpoint is not None else None
+    except CheckpointError as exc:
+        raise ExportError(str(exc)) from None
     generated = generate(analysis.design)
     if fmt == "py":
         return generated.source.encode("utf-8")

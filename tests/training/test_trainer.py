@@ -119,10 +119,10 @@ def test_checkpoint_of_another_design_or_not_a_checkpoint_is_refused(tmp_path):
     trainer = trainer_for("tiny-dense")
     design = template("tiny-dense")
     path = save_checkpoint(tmp_path / "checkpoint.pt", trainer.state(), json.dumps(design), design_sha256(design))
-    with pytest.raises(CheckpointMismatchError, match="belongs to design"):
+    with pytest.raises(CheckpointMismatchError, match="trained on design"):
         load_checkpoint(path, design_sha256(template("residual-mlp")))
     torch.save({"weights": torch.zeros(1)}, tmp_path / "other.pt")
-    with pytest.raises(CheckpointError, match="not a Model Studio training checkpoint"):
+    with pytest.raises(CheckpointError, match="not a Model Studio checkpoint"):
         load_checkpoint(tmp_path / "other.pt")
     (tmp_path / "junk.pt").write_bytes(b"junk")
     with pytest.raises(CheckpointError, match="cannot read"):

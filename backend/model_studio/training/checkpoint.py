@@ -52,11 +52,11 @@ def load_checkpoint(path: str | os.PathLike[str], design_sha256: str | None = No
     except Exception as exc:  # a damaged file fails in many ways (struct, pickle, zip, EOF...)
         raise CheckpointError(f"cannot read checkpoint {os.fspath(path)!r}: {exc}") from None
     if not isinstance(checkpoint, dict) or not REQUIRED_KEYS <= checkpoint.keys():
-        raise CheckpointError(f"{os.fspath(path)!r} is not a Model Studio training checkpoint")
+        raise CheckpointError(f"{os.fspath(path)!r} is not a Model Studio checkpoint")
     if design_sha256 is not None and checkpoint["design_sha256"] != design_sha256:
         raise CheckpointMismatchError(
-            f"checkpoint {os.fspath(path)!r} belongs to design {checkpoint['design_sha256'][:12]}, "
-            f"not to this design ({design_sha256[:12]})"
+            f"checkpoint {os.fspath(path)!r} was trained on design {str(checkpoint['design_sha256'])[:12]}, "
+            f"not on this design ({design_sha256[:12]})"
         )
     return checkpoint
 
