@@ -31,7 +31,13 @@ def _tokenize(text: str) -> list[str]:
 
 
 def compile_formula(text: str) -> Formula:
-    """Parse `text` once; the returned function evaluates it against named integers."""
+    """Parse `text` once; the returned function evaluates it against named integers.
+
+    The parser checks the grammar and rebuilds the expression from its tokens alone (integers,
+    `e['name']` lookups, `+ - *` and parentheses), which Python then compiles: validation runs
+    these formulas for every block on every edit, and compiled code is several times faster than
+    walking a tree of closures.
+    """
     tokens = _tokenize(text)
     position = 0
 
@@ -45,39 +51,37 @@ def compile_formula(text: str) -> Formula:
         position += 1
         return tokens[position - 1]
 
-    def expr() -> Formula:
-        node = term()
+    def expr() -> str:
+        source = term()
         while peek() in ("+", "-"):
-            op, right, left = take(), term(), node
-            node = (lambda e, l=left, r=right: l(e) + r(e)) if op == "+" else (lambda e, l=left, r=right: l(e) - r(e))
-        return node
+            op = take()
+            source = f"({source} {op} {term()})"
+        return source
 
-    def term() -> Formula:
-        node = factor()
+    def term() -> str:
+        source = factor()
         while peek() == "*":
             take()
-            right, left = factor(), node
-            node = lambda e, l=left, r=right: l(e) * r(e)  # noqa: E731
-        return node
+            source = f"({source} * {factor()})"
+        return source
 
-    def factor() -> Formula:
+    def factor() -> str:
         token = take()
         if token == "(":
-            node = expr()
+            source = expr()
             if take() != ")":
                 raise FormulaError(f"missing ')' in formula {text!r}")
-            return node
+            return source
         if token.isdigit():
-            value = int(token)
-            return lambda e: value
+            return str(int(token))
         if token[0].isalpha() or token[0] == "_":
-            return lambda e: e[token]
+            return f"e[{token!r}]"
         raise FormulaError(f"unexpected {token!r} in formula {text!r}")
 
-    node = expr()
+    source = expr()
     if position != len(tokens):
         raise FormulaError(f"unexpected {tokens[position]!r} in formula {text!r}")
-    return node
+    return eval(compile(f"lambda e: {source}", f"<formula {text!r}>", "eval"), {"__builtins__": {}})
 
 
 def formula_names(text: str) -> set[str]:

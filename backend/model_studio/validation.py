@@ -18,7 +18,7 @@ from typing import Any
 
 import msgspec
 
-from model_studio.catalogue import LAYER_TYPES, Catalogue, load_catalogue
+from model_studio.catalogue import LAYER_TYPES, Catalogue, Limits, PropSpec, load_catalogue
 from model_studio.contracts import DesignError, ModelArchitecture, ValidationResult
 
 MIB = 1 << 20
@@ -176,7 +176,7 @@ def _check_components(analysis: DesignAnalysis, catalogue: Catalogue) -> dict[st
     return types
 
 
-def _decode_prop(analysis: DesignAnalysis, cid: str, name: str, spec: Any, value: Any) -> Any:
+def _decode_prop(analysis: DesignAnalysis, cid: str, name: str, spec: PropSpec, value: Any) -> Any:
     """Typed decoding of one prop; records an error and returns None when it fails."""
     if spec.type == "bool":
         decoded = value if isinstance(value, bool) else None
@@ -375,8 +375,7 @@ def _infer_shapes(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
         sources = [analysis.shapes.get(src) for src in analysis.inputs[cid]]
         if not (spec.inputs.min <= len(sources) <= spec.inputs.max) or any(s is None for s in sources):
             continue
-        env = dict(constants)
-        env.update((k, int(v)) for k, v in props.items() if isinstance(v, (bool, int)))
+        env = {**constants, **props}  # formulas read ints; a bool prop counts as 0 or 1
         shape_in = sources[0] if sources else None
         if shape_in is not None:
             if not _inputs_fit(analysis, cid, types[cid], spec.inputs.accepts, sources):
@@ -413,7 +412,7 @@ def _inputs_fit(analysis: DesignAnalysis, cid: str, kind: str, accepts: tuple[st
     return True
 
 
-def _check_block_rules(analysis: DesignAnalysis, cid: str, kind: str, props: dict[str, Any], shape_in: Shape | None, limits: Any) -> None:
+def _check_block_rules(analysis: DesignAnalysis, cid: str, kind: str, props: dict[str, Any], shape_in: Shape | None, limits: Limits) -> None:
     if kind == "embedding" and props["d_model"] % 8:
         nearest = max(8, (props["d_model"] + 4) // 8 * 8)  # ties round up, as Math.round does
         analysis.error("d_model_not_multiple_of_8", f"Embedding {cid!r} has d_model {props['d_model']}, not a multiple of 8.", cid, f"Nearest valid d_model is {nearest}.")
