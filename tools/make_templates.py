@@ -12,9 +12,11 @@ ROW = 110  # canvas units between blocks in a chain
 
 
 def chain(design_id, name, description, meta, blocks, extra_edges=()):
-    """blocks: (id, type, props, column) tuples wired in order unless a block says `wire=False`."""
-    components, edges, previous = [], [], None
-    for row, (cid, kind, props, column, wire) in enumerate(blocks):
+    """blocks: (id, type, props, column, wire, row) tuples, wired in order unless `wire` is False;
+    a block sits on the row after the previous one unless it names its own."""
+    components, edges, previous, row = [], [], None, -1
+    for cid, kind, props, column, wire, own_row in blocks:
+        row = own_row if own_row is not None else row + 1
         components.append({"id": cid, "type": kind, "props": props, "position": {"x": 40 + 200 * column, "y": 40 + ROW * row}})
         if previous and wire:
             edges.append([previous, cid])
@@ -23,8 +25,8 @@ def chain(design_id, name, description, meta, blocks, extra_edges=()):
     return {"schemaVersion": 1, "id": design_id, "name": name, "description": description, "meta": meta, "components": components, "edges": edges}
 
 
-def block(cid, kind, props=None, column=0, wire=True):
-    return (cid, kind, props or {}, column, wire)
+def block(cid, kind, props=None, column=0, wire=True, row=None):
+    return (cid, kind, props or {}, column, wire, row)
 
 
 def templates():
@@ -46,7 +48,7 @@ def templates():
         [block("board", "board_input"), block("embed", "embedding"), block("layer1", "transformer_layer"),
          block("router", "load_balance_router", {"top_k": 2, "lb_coef": 0.01}), block("experts", "moe_layer", {"n_experts": 4, "ff_mult": 2}),
          block("norm", "layer_norm"), block("policy", "action_output"),
-         block("aux", "aux_loss_head", {"target": "empty_cells", "weight": 0.1}, column=1, wire=False)],
+         block("aux", "aux_loss_head", {"target": "empty_cells", "weight": 0.1}, column=1, wire=False, row=6)],
         extra_edges=[["norm", "aux"]],
     )
     deep = [block("board", "board_input"), block("embed", "embedding")]
