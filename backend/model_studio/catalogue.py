@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
@@ -140,8 +140,3 @@ def parse_catalogue(raw: bytes) -> Catalogue:
 @functools.cache
 def load_catalogue() -> Catalogue:
     return parse_catalogue(CATALOGUE_PATH.read_bytes())
-
-
-def catalogue_json() -> dict[str, Any]:
-    """The raw catalogue as plain JSON data (for serving to clients)."""
-    return msgspec.json.decode(CATALOGUE_PATH.read_bytes())
