@@ -1,4 +1,5 @@
 # Model Studio: `just run` serves the app, `just test` runs every test. Both set up first.
+# Without `just` installed, `tools/just RECIPE` installs the pinned one and runs the recipe.
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
@@ -10,7 +11,7 @@ port := "8000"
 default:
     @just --list
 
-# Install what is missing or changed: venv + pinned torch, npm packages + PWA build, Chromium.
+# Install what is missing or changed: venv from requirements.lock, npm packages + PWA build, Chromium.
 setup *steps:
     tools/setup.sh {{steps}}
 
@@ -22,6 +23,11 @@ run host=host port=port: (setup "python" "pwa")
 test *pytest_args: setup
     {{python}} -m pytest {{pytest_args}}
     if [ -f pwa/package.json ]; then cd pwa && npx vitest run; fi
+
+# Regenerate requirements.lock and tools/tools.lock after changing a dependency in pyproject.toml
+# or tools/tools.in; `just lock --upgrade` moves every pin to the newest release that fits.
+lock *args:
+    tools/make_lock.sh {{args}}
 
 # Check schema/: generated JSON Schemas, templates and conformance cases.
 schema-lint: (setup "python")

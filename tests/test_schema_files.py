@@ -49,3 +49,19 @@ def test_json_schema_and_msgspec_accept_the_same_documents(name, document):
 def test_catalogue_matches_its_schema():
     catalogue = json.loads((SCHEMA_DIR / "catalogue.json").read_text())
     jsonschema.validate(catalogue, load_schema("catalogue"))
+
+
+def test_docstring_indentation_never_reaches_a_schema():
+    """msgspec releases differ in how they dedent docstrings; the rendered schema must not."""
+    import msgspec
+
+    class Indented(msgspec.Struct):
+        """First line.
+        Second line, indented in the source.
+
+            A deeper line keeps its relative indent."""
+
+        x: int
+
+    description = json.loads(render_schema("indented", Indented))["$defs"]["Indented"]["description"]
+    assert description == "First line.\nSecond line, indented in the source.\n\n    A deeper line keeps its relative indent."

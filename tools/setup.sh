@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh clone: the Python venv (pinned CPU torch), the PWA's npm
+# Idempotent set-up for a fresh clone: the Python venv (from requirements.lock), the PWA's npm
 # packages and build, and Debian's Chromium for the browser tests. Each step is skipped when
 # the inputs it depends on have not changed since it last succeeded (hashes in .setup/).
 #   tools/setup.sh [python] [pwa] [browser]   (no arguments: all three)
@@ -8,14 +8,19 @@ cd "$(dirname "$0")/.."
 mkdir -p .setup
 
 fingerprint() { find "$@" -type f 2>/dev/null | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -c1-64; }
+# This machine's pip configuration names local wheel folders that may not exist; say nothing of them.
+pip_quietly() { "$@" 2> >(grep -v "^WARNING: Location 'file:.* is ignored" >&2); }
 fresh() { [ -f ".setup/$1" ] && [ "$(cat ".setup/$1")" = "$2" ]; }
 
 setup_python() {
-  local want; want=$(fingerprint pyproject.toml constraints.txt)
+  # The venv holds exactly requirements.lock (hash-checked) plus this package, editable; when the
+  # lock changes it is rebuilt from scratch, so no package lingers from an older lock.
+  local want; want=$(fingerprint requirements.lock pyproject.toml)
   if [ -x .venv/bin/python ] && fresh python "$want"; then return; fi
-  echo "setup: python venv (torch pinned by constraints.txt)"
-  [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+  echo "setup: python venv from requirements.lock"
+  python3 -m venv --clear .venv
+  pip_quietly .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+  pip_quietly .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
   echo "$want" > .setup/python
 }
 

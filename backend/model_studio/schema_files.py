@@ -7,8 +7,10 @@ or when a conformance case is malformed.
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import msgspec
@@ -22,8 +24,25 @@ TEMPLATES_DIR = SCHEMA_DIR / "templates"
 CASES_DIR = SCHEMA_DIR / "cases"
 
 
+def clean_descriptions(node: Any) -> Any:
+    """`node` with every `description` string passed through `inspect.cleandoc`.
+
+    Descriptions come from docstrings, and msgspec releases differ in how they dedent them
+    (0.23 keeps the indentation of continuation lines, 0.22 strips it); normalising here keeps
+    the committed schemas independent of that cosmetic choice.
+    """
+    if isinstance(node, dict):
+        return {
+            key: inspect.cleandoc(value) if key == "description" and isinstance(value, str) else clean_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [clean_descriptions(item) for item in node]
+    return node
+
+
 def render_schema(name: str, kind: type) -> str:
-    generated = msgspec.json.schema(kind)
+    generated = clean_descriptions(msgspec.json.schema(kind))
     document = {"$schema": DIALECT, "$id": f"https://model-studio.local/schema/{name}.schema.json", "title": kind.__name__, **generated}
     return json.dumps(document, indent=2) + "\n"
 
