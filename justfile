@@ -15,14 +15,14 @@ default:
 setup *steps:
     tools/setup.sh {{steps}}
 
-# Set up, build the PWA and serve it with the API (HOST=0.0.0.0 for the LAN).
-run host=host port=port: (setup "python" "pwa")
-    .venv/bin/model-studio serve --host {{host}} --port {{port}}
+# Set up, build the PWA and serve it with the API: `just run 0.0.0.0 8000 --cert F --key F` for the LAN.
+run host=host port=port *serve_args: (setup "python" "pwa")
+    .venv/bin/model-studio serve --host {{host}} --port {{port}} {{serve_args}}
 
-# Set up and run every test: Python (unit, property, API, end-to-end) and the PWA's vitest.
+# Set up and run every test: Python (unit, property, API, end-to-end), the PWA's vitest and schema-lint.
 test *pytest_args: setup
     {{python}} -m pytest {{pytest_args}}
-    if [ -f pwa/package.json ]; then cd pwa && npx vitest run; fi
+    if [ -f pwa/package.json ]; then cd pwa && npm run --silent test && npm run --silent schema-lint; fi
 
 # Regenerate requirements.lock and tools/tools.lock after changing a dependency in pyproject.toml
 # or tools/tools.in; `just lock --upgrade` moves every pin to the newest release that fits.
@@ -40,7 +40,7 @@ schema-write: (setup "python")
     .venv/bin/model-studio schema-lint --write
 
 # The benchmarks (all but the 10-minute bench-learn); each prints its figures and goals.
-bench: bench-validate bench-env bench-compile bench-pwa bench-train
+bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-server
 
 # Validation time for a 500-block design.
 bench-validate: (setup "python")
@@ -61,6 +61,10 @@ bench-pwa: setup
 # Env-steps/s while training, at the SB3 peer's PPO settings and at ours.
 bench-train: (setup "python")
     {{python}} tools/bench/bench_train.py
+
+# While a run trains: GET p99 with 50 clients vs idle, SSE lag to 50 subscribers, training speed vs alone.
+bench-server: (setup "python")
+    {{python}} tools/bench/bench_server.py
 
 # Train the best template for 10 minutes, then play 200 games: mean score and reach rates.
 bench-learn: (setup "python")

@@ -122,3 +122,10 @@ def test_a_long_cycle_is_found_iteratively():
     components = [{"id": f"n{i}", "type": "layer_norm"} for i in range(999)]
     edges = [[f"n{i}", f"n{(i + 1) % 999}"] for i in range(999)]
     assert ("cycle", "n0") in errors({"id": "ring", "name": "ring", "components": components, "edges": edges})
+
+
+@pytest.mark.parametrize("document", [b"[" * 100_000 + b"]" * 100_000, b'{"a":' * 100_000 + b"1" + b"}" * 100_000, b"[" * 100_000])
+def test_pathologically_nested_json_is_invalid_json_not_a_crash(document):
+    result = validate_design(document)
+    assert not result.valid and [error.code for error in result.errors] == ["invalid_json"]
+    assert "nested too deeply" in result.errors[0].message

@@ -13,6 +13,7 @@ from model_studio.contracts import ValidationResult
 from model_studio.validation import validate_design
 
 
+DATA_DIR = Path(".data")
 PROGRESS_BAR_WIDTH = 20  # characters
 PROGRESS_POLL_S = 0.2  # how often `train` wakes to notice Ctrl-C
 
@@ -62,12 +63,93 @@ def cmd_schema_lint(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def _log_config() -> dict:
+    """uvicorn's logging, with our access log (it carries request ids) in place of uvicorn's."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["model_studio"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from model_studio.app import PWA_DIST, create_app
+    from model_studio.pairing import pairing_banner, pairing_urls, resolve_token
+    from model_studio.services import ServerSettings
 
-    uvicorn.run(create_app(static_dir=args.static_dir or PWA_DIST), host=args.host, port=args.port, log_level="info")
+    if (args.cert is None) != (args.key is None):
+        print("model-studio serve: --cert and --key go together", file=sys.stderr)
+        return 2
+    for path in (args.cert, args.key):
+        if path is not None and not path.is_file():
+            print(f"model-studio serve: no such file: {path}", file=sys.stderr)
+            return 2
+    try:
+        token = resolve_token(args.data_dir, args.token, os.environ)
+    except (ValueError, OSError) as exc:
+        print(f"model-studio serve: {exc}", file=sys.stderr)
+        return 2
+    static_dir = args.static_dir or PWA_DIST
+    settings = ServerSettings(data_dir=args.data_dir, token=token, static_dir=static_dir, allowed_hosts=tuple(args.allowed_host))
+    urls = pairing_urls("https" if args.cert else "http", args.host, args.port, token)
+    print(pairing_banner(urls, urls[0]), flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        ssl_certfile=args.cert,
+        ssl_keyfile=args.key,
+        log_config=_log_config(),
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def cmd_cert(args: argparse.Namespace) -> int:
+    from model_studio.certs import default_hosts, describe, make_certificates
+
+    try:
+        paths = make_certificates(args.data_dir, args.host or default_hosts())
+    except (ValueError, OSError) as exc:
+        print(f"model-studio cert: {exc}", file=sys.stderr)
+        return 2
+    print(describe(paths))
+    return 0
+
+
+def cmd_dump_designs(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
+    from model_studio.services import STORE_FILE
+    from model_studio.store import Store, StoreError
+
+    store_path = args.data_dir / STORE_FILE
+    if not store_path.is_file():
+        print(f"model-studio dump-designs: no store at {store_path}", file=sys.stderr)
+        return 2
+
+    async def dump() -> int:
+        async with await Store.open(store_path) as store:
+            rows = await store.all_designs()
+        args.out.mkdir(parents=True, exist_ok=True)
+        for row in rows:  # ids are validated and unique ignoring case: safe, distinct file names
+            (args.out / f"{row.id}.json").write_text(json.dumps(json.loads(row.body), indent=2) + "\n", encoding="utf-8")
+        return len(rows)
+
+    try:
+        count = asyncio.run(dump())
+    except (StoreError, OSError) as exc:
+        print(f"model-studio dump-designs: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {count} design(s) to {args.out}")
     return 0
 
 
@@ -220,11 +302,26 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--write", action="store_true", help="regenerate schema/*.schema.json from the msgspec types first")
     lint.set_defaults(handler=cmd_schema_lint)
 
-    serve = commands.add_parser("serve", help="serve the API and the built PWA")
+    serve = commands.add_parser("serve", help="serve the API and the built PWA; prints a pairing URL and QR code")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for the LAN)")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR", help=f"the store, generated code, runs and exports (default: {DATA_DIR})")
+    serve.add_argument("--token", help="the pairing token (default: $MODEL_STUDIO_TOKEN, else one kept in DIR/token)")
+    serve.add_argument("--cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate chain (PEM); see `model-studio cert`")
+    serve.add_argument("--key", type=Path, metavar="FILE", help="the certificate's private key (PEM)")
+    serve.add_argument("--allowed-host", action="append", default=[], metavar="NAME", help="a host name to answer to, beyond IPs and localhost (repeatable)")
     serve.add_argument("--static-dir", type=Path, metavar="DIR", help="the built PWA to serve at / (default: pwa/dist)")
     serve.set_defaults(handler=cmd_serve)
+
+    cert = commands.add_parser("cert", help="make a local CA and an HTTPS certificate for this machine's LAN addresses")
+    cert.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR", help=f"they go in DIR/tls (default: {DATA_DIR})")
+    cert.add_argument("--host", action="append", metavar="NAME", help="an address or name to cover (repeatable; default: LAN addresses and host names)")
+    cert.set_defaults(handler=cmd_cert)
+
+    dump = commands.add_parser("dump-designs", help="write every stored design as DIR/<id>.json")
+    dump.add_argument("--out", type=Path, required=True, metavar="DIR", help="where to write them")
+    dump.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR", help=f"the server's data directory (default: {DATA_DIR})")
+    dump.set_defaults(handler=cmd_dump_designs)
 
     compile_ = commands.add_parser("compile", help="compile a design to <data-dir>/generated/<id>.py")
     compile_.add_argument("design", metavar="FILE", help="design JSON file ('-' reads stdin)")

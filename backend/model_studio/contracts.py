@@ -127,7 +127,7 @@ class ConformanceCase(msgspec.Struct, forbid_unknown_fields=True):
 
 # ---- training metrics: the events a run streams (see model_studio.training) ----
 
-REACH_TILES = (256, 512, 1024, 2048)  # the tiles whose reach rates summaries report
+REACH_TILES = (256, 512, 1024, 2048, 4096, 8192)  # the tiles whose reach rates summaries report
 TileKey = Annotated[str, msgspec.Meta(pattern=r"^[1-9][0-9]{0,5}$", description="A tile value in decimal, e.g. \"1024\".")]
 Fraction = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 Count = Annotated[int, msgspec.Meta(ge=0)]
@@ -161,9 +161,13 @@ class LossStats(msgspec.Struct, forbid_unknown_fields=True):
 
 class MoEStats(msgspec.Struct, forbid_unknown_fields=True):
     """`expert_usage`: one list per MoE layer in forward order, the fraction of the update's
-    token-to-expert assignments each expert received (each list sums to 1); empty without MoE."""
+    token-to-expert assignments each expert received (each list sums to 1); empty without MoE.
+    `lb_reward`: the update's load-balancing term as a reward, `-lb_loss` (the same weighted mean
+    as `LossStats.lb_loss`), so it rises as the routers spread tokens more evenly; 0.0 for designs
+    without routed MoE layers."""
 
     expert_usage: list[list[Fraction]]
+    lb_reward: float
 
 
 class TrainingUpdate(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", tag="training_update"):
@@ -183,8 +187,8 @@ class TrainingUpdate(msgspec.Struct, forbid_unknown_fields=True, tag_field="type
 
 class ScoreSummary(msgspec.Struct, forbid_unknown_fields=True):
     """How a policy plays, over `games` finished games: score, length, and `reach`, the fraction of
-    games whose largest tile was at least 256, 512, 1024 and 2048. Null means and an empty `reach`
-    when no game finished."""
+    games whose largest tile was at least 256, 512, 1024, 2048, 4096 and 8192 (`REACH_TILES`).
+    Null means and an empty `reach` when no game finished."""
 
     games: Count
     mean_score: float | None
@@ -194,12 +198,14 @@ class ScoreSummary(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class TrainingDone(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", tag="done"):
-    """The last event of every run. `message` says why a run failed (null otherwise); `checkpoint`
-    is the latest checkpoint's path (null if none was written); `summary` covers the games finished
-    in the run's last updates (at least 200 games where the run played that many)."""
+    """The last event of every run. `message` says why a run failed or was interrupted (null
+    otherwise); `checkpoint` is the latest checkpoint's path (null if none was written); `summary`
+    covers the games finished in the run's last updates (at least 200 games where the run played
+    that many). `interrupted`: the server stopped while the run trained, and this event was written
+    when it started again, from the updates it had stored."""
 
     run_id: Identifier
-    status: Literal["completed", "stopped", "failed"]
+    status: Literal["completed", "stopped", "failed", "interrupted"]
     message: str | None
     checkpoint: str | None
     updates: Count

@@ -11,6 +11,7 @@ conformance vector in `schema/cases/`.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from dataclasses import dataclass, field
@@ -81,8 +82,12 @@ class DesignDecodeError(ValueError):
 
 
 def _json_number(text: str) -> int | float:
-    """JSON has one number type: `4.0` is the integer 4 to a JavaScript client, so it is here too."""
+    """JSON has one number type: `4.0` is the integer 4 to a JavaScript client, so it is here too.
+    A number past a double's range (`1e400`) is refused, as msgspec's typed decoding does: as
+    infinity it would be stored as `null` and the design could no longer be read back."""
     value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number out of range: {text[:32]}")
     return int(value) if value.is_integer() else value
 
 
@@ -95,6 +100,8 @@ def decode_design(document: bytes | str | Any) -> ModelArchitecture:
         if not isinstance(document, (bytes, bytearray, memoryview, str)):
             document = msgspec.json.encode(document)  # one path, so numbers read as they would as text
         raw = _JSON_DECODER.decode(document)
+    except RecursionError:  # msgspec's depth guard: no design nests more than a few levels
+        raise DesignDecodeError(DesignError(code="invalid_json", message="Not valid JSON for a design: nested too deeply")) from None
     except (msgspec.DecodeError, TypeError, ValueError, OverflowError) as exc:
         raise DesignDecodeError(DesignError(code="invalid_json", message=f"Not valid JSON: {exc}")) from None
     try:

@@ -1,6 +1,7 @@
-"""TrainingManager with real child processes: streamed events, checkpoints, resume, stop, and a
-child killed mid-run."""
+"""TrainingManager with real child processes: streamed events, checkpoints, resume, stop, a
+child killed mid-run, and a run that keeps its architecture while its design's file changes."""
 
+import copy
 import json
 import os
 import signal
@@ -12,12 +13,12 @@ import msgspec
 import pytest
 
 from model_studio.catalogue import SCHEMA_DIR
-from model_studio.codegen import InvalidDesignError, build_model, design_sha256
+from model_studio.codegen import InvalidDesignError, build_model, compile_design, design_sha256, generate_source
 from model_studio.contracts import TrainingDone, TrainingUpdate
 from model_studio.schema_files import load_schema
 from model_studio.training import Budget, CheckpointMismatchError, PPOConfig, TrainingBusyError, TrainingManager, load_checkpoint
 from model_studio.training.checkpoint import save_checkpoint
-from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY
+from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, RunSpec, run_training
 from model_studio.training.ppo import PPOTrainer
 
 TINY = PPOConfig(num_envs=8, num_steps=16, minibatch_size=64, update_epochs=1, torch_threads=1)
@@ -82,7 +83,7 @@ def test_a_run_streams_valid_events_and_checkpoints_at_the_end(manager, recorder
     assert done.checkpoint == str(tmp_path / "runs" / run_id / "checkpoint.pt")
     checkpoint = load_checkpoint(done.checkpoint)
     assert (checkpoint["update"], checkpoint["env_steps"]) == (3, 3 * TINY.batch_size)
-    assert (tmp_path / "generated" / "moe-router.py").is_file()  # the trained model is the compiled file
+    assert not (tmp_path / "generated").exists()  # the child generates the module in memory
     assert manager.active_runs() == []
 
 
@@ -115,6 +116,48 @@ def test_killed_child_fails_cleanly_then_resume_continues_and_stop_is_prompt(man
     assert [e.update for e in recorder.of(first, TrainingUpdate)][:4] == [1, 2, 3, 4]
     assert load_checkpoint(stopped.checkpoint)["update"] == stopped.updates
     assert not manager.stop(first)  # nothing left to stop
+
+
+def test_a_run_trains_the_design_it_was_started_with_not_the_file_of_its_id(manager, recorder, tmp_path):
+    design = template("tiny-dense")
+    edited = copy.deepcopy(design)  # the same id, another architecture
+    next(c for c in edited["components"] if c["id"] == "hidden1")["props"]["units"] = 128
+    compile_design(edited, tmp_path)  # compiled before the run starts...
+    run_id = manager.start(design, config=TINY)
+    first = recorder.wait_for(lambda e: e.run_id == run_id)
+    assert isinstance(first, TrainingUpdate), first
+    edited_file = tmp_path / "generated" / "tiny-dense.py"
+    assert edited_file.read_text() == generate_source(edited)  # the run neither wrote the file...
+    compile_design(edited, tmp_path)  # ...nor minds it compiled again while it trains
+    trained = len(recorder.of(run_id, TrainingUpdate))
+    recorder.wait_for(lambda e: e.run_id == run_id and isinstance(e, TrainingUpdate) and e.update > trained)
+    manager.stop(run_id)
+    done = manager.wait(run_id, WAIT_S)
+    assert done.status == "stopped"
+
+    checkpoint = load_checkpoint(done.checkpoint, design_sha256(design))
+    build_model(design).load_state_dict(checkpoint["model_state_dict"])  # strict: the started architecture
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        build_model(edited).load_state_dict(checkpoint["model_state_dict"])
+
+
+def test_a_module_with_another_architecture_hash_fails_the_run(tmp_path):
+    spec = RunSpec(
+        run_id="run-mismatch",
+        design_json=json.dumps(template("tiny-dense")),
+        design_sha256="0" * 64,
+        data_dir=str(tmp_path),
+        config=TINY,
+        budget=Budget(max_env_steps=1),
+        checkpoint_every=1,
+        resume_from=None,
+    )
+    events = []
+    run_training(spec, events.append, lambda: False)
+    [done] = events
+    assert done.status == "failed" and done.checkpoint is None and done.updates == 0
+    assert done.message.startswith("DesignMismatchError: run run-mismatch was started with architecture 000000000000")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_starts_are_refused_before_any_process_starts(manager, tmp_path):

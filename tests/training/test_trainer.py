@@ -51,6 +51,10 @@ def test_every_template_trains_and_reports_the_documented_event(name):
     has_aux = any(c["type"] == "aux_loss_head" for c in template(name)["components"])
     assert (losses.lb_loss > 0) == bool(usage)
     assert (losses.aux_loss > 0) == has_aux
+    for event in events:
+        assert event.moe.lb_reward == -event.losses.lb_loss
+    if not usage:  # no MoE: exactly 0.0, not -0.0 on the wire
+        assert b'"lb_reward":0.0' in msgspec.json.encode(events[-1])
 
 
 def test_same_seed_same_metrics_other_seed_other_metrics():

@@ -1,4 +1,8 @@
-"""The torch side of Model Studio: the blocks and the `GameTransformer` base (see `runtime`)."""
+"""The torch side of Model Studio: the blocks and the `GameTransformer` base (see `runtime`),
+and the seed's `from_architecture` entry points (see `seed_api`).
+
+`GameTransformer` here is `seed_api.GameTransformer`, the runtime base plus `from_architecture`.
+"""
 
 from model_studio.nn.runtime import (
     ACTIONS,
@@ -7,12 +11,12 @@ from model_studio.nn.runtime import (
     ActionOutput,
     AuxLossHead,
     Dense,
-    GameTransformer,
     MoELayer,
     TileEmbedding,
     TransformerLayer,
     aux_target,
 )
+from model_studio.nn.seed_api import DynamicModelConfig, GameTransformer
 
 __all__ = [
     "ACTIONS",
@@ -21,6 +25,7 @@ __all__ = [
     "ActionOutput",
     "AuxLossHead",
     "Dense",
+    "DynamicModelConfig",
     "GameTransformer",
     "MoELayer",
     "TileEmbedding",

@@ -1,11 +1,18 @@
 """TrainingManager: each run in its own process, its metrics streamed back as events.
 
 A run is a `spawn`ed child process (a fresh interpreter: no forked locks or threads, and a crash,
-an out-of-memory kill or a stuck torch op cannot take the server down). The child compiles the
-design to `<data_dir>/generated/<id>.py`, trains it with `ppo.PPOTrainer`, checkpoints to
-`<data_dir>/runs/<run_id>/checkpoint.pt`, and sends one `TrainingUpdate` per PPO update and a
-final `TrainingDone` through a pipe. A reader thread in the parent decodes them and calls
-`on_event`.
+an out-of-memory kill or a stuck torch op cannot take the server down). The child generates the
+design's module in memory from the design it was started with (`codegen.generate`: the same
+source `compile_design` writes to `<data_dir>/generated/<id>.py`), trains it with
+`ppo.PPOTrainer`, checkpoints to `<data_dir>/runs/<run_id>/checkpoint.pt`, and sends one
+`TrainingUpdate` per PPO update and a final `TrainingDone` through a pipe. A reader thread in the
+parent decodes them and calls `on_event`.
+
+## A run trains exactly what it was started with
+The child neither reads nor writes `generated/<id>.py`: that file is keyed by design id alone, so
+compiling an edited design while a run starts would otherwise swap the architecture under it.
+After importing the generated module, the child checks that its `CONFIG["design_sha256"]` is the
+hash `start` computed, and fails the run if not.
 
 ## Threads
 `on_event(event)` runs on the run's reader thread, never on the caller's: events of one run come
@@ -35,6 +42,7 @@ import dataclasses
 import logging
 import multiprocessing
 import multiprocessing.connection
+import os
 import re
 import secrets
 import signal
@@ -46,10 +54,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 
 import msgspec
 
-from model_studio.codegen import DesignInput, architecture_sha256, compile_design, instantiate, load_generated, valid_analysis
+from model_studio.codegen import DesignInput, architecture_sha256, generate, import_generated, instantiate, valid_analysis
 from model_studio.contracts import ID_PATTERN, TrainingDone, TrainingEvent, TrainingUpdate
 from model_studio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from model_studio.training.evaluate import summary_of_updates
@@ -67,6 +76,10 @@ _log = logging.getLogger(__name__)
 
 class TrainingBusyError(RuntimeError):
     """A run is already in progress (the limit is `max_concurrent_runs`)."""
+
+
+class DesignMismatchError(RuntimeError):
+    """The module generated in the child is not the architecture the run was started with."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,19 @@ class RunSpec:
         return Path(self.data_dir) / RUNS_DIR / self.run_id / CHECKPOINT_NAME
 
 
+def load_run_module(spec: RunSpec) -> ModuleType:
+    """The run's generated module, built in memory from `spec.design_json` (never from the shared
+    `generated/<id>.py`, which a concurrent compile may replace), and checked against the hash
+    the run was started with."""
+    module = import_generated(generate(spec.design_json))
+    compiled = module.CONFIG["design_sha256"]
+    if compiled != spec.design_sha256:
+        raise DesignMismatchError(
+            f"run {spec.run_id} was started with architecture {spec.design_sha256[:12]}, but its design compiled to {compiled[:12]}"
+        )
+    return module
+
+
 def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requested: Callable[[], bool]) -> None:
     """Train one run to its end in this process, sending each event; an error becomes a `failed` event."""
     started = time.monotonic()
@@ -130,8 +156,7 @@ def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requ
 
     try:
         set_torch_threads(spec.config.torch_threads)
-        module = load_generated(compile_design(spec.design_json, spec.data_dir).import_path)
-        trainer = PPOTrainer(instantiate(module, spec.config.seed), spec.config, spec.run_id)
+        trainer = PPOTrainer(instantiate(load_run_module(spec), spec.config.seed), spec.config, spec.run_id)
         if spec.resume_from is not None:
             trainer.load_state(load_checkpoint(spec.resume_from, spec.design_sha256))
         spec.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
@@ -168,10 +193,20 @@ def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requ
 
 def _child_main(spec: RunSpec, connection: multiprocessing.connection.Connection, stop: threading.Event) -> None:
     """Entry point of the spawned process. It ignores SIGINT: Ctrl-C at a terminal reaches the whole
-    process group, and the parent decides whether that stops the run (with a checkpoint)."""
+    process group, and the parent decides whether that stops the run (with a checkpoint). A parent
+    that dies without a word (kill -9) is noticed at the next env step or minibatch, when this
+    process is handed to another parent: the run then stops as if asked, keeping a checkpoint."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = os.getppid()
+
+    def send(event: TrainingEvent) -> None:
+        try:
+            connection.send_bytes(msgspec.json.encode(event))
+        except OSError:  # the parent is gone; nobody is left to tell
+            pass
+
     with connection:
-        run_training(spec, lambda event: connection.send_bytes(msgspec.json.encode(event)), stop.is_set)
+        run_training(spec, send, lambda: stop.is_set() or os.getppid() != parent)
 
 
 def new_run_id() -> str:
@@ -194,7 +229,7 @@ class _Run:
 class TrainingManager:
     """Starts, streams, stops and resumes training runs; see the module docstring.
 
-    `data_dir` holds `generated/` (compiled designs) and `runs/<run_id>/checkpoint.pt`.
+    `data_dir` holds `runs/<run_id>/checkpoint.pt`; runs never touch its `generated/` files.
     """
 
     def __init__(self, data_dir: str | Path, on_event: Callable[[TrainingEvent], None], max_concurrent_runs: int = 1) -> None:

@@ -362,7 +362,7 @@ class PPOTrainer:
             learning_rate=learning_rate,
             episodes=rollout.episodes,
             losses=losses,
-            moe=MoEStats(expert_usage=rollout.expert_usage),
+            moe=MoEStats(expert_usage=rollout.expert_usage, lb_reward=0.0 - losses.lb_loss),  # not -lb_loss: -0.0 without MoE
         )
 
     @torch.inference_mode()
