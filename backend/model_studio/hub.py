@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +28,7 @@ from model_studio.training.evaluate import summary_of_updates
 
 FLUSH_INTERVAL_S = 0.2  # the most a live event waits before it is stored and sent
 FLUSH_MAX_EVENTS = 256  # a fuller buffer is written at once
+RECENT_EVENTS = 256  # committed events kept in memory per run, so live streams need no query
 DONE_GRACE_S = 2.0  # at shutdown, how long a stopped run's `done` may take to arrive
 _log = logging.getLogger(__name__)
 _UPDATE = msgspec.json.Decoder(TrainingUpdate)
@@ -53,6 +54,7 @@ class RunHub:
         self._fields: dict[str, dict[str, object]] = {}
         self._committed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
         self._last_committed: dict[str, int] = {}
+        self._recent: dict[str, deque[MetricRow]] = {}
         self._awaiting_done: set[str] = set()
         self._flush_soon: asyncio.TimerHandle | None = None
         self._flushing = asyncio.Lock()
@@ -215,7 +217,20 @@ class RunHub:
                 if fields.get(run_id, {}).get("status") is not None:
                     self._next_seq.pop(run_id, None)
                 self._last_committed[run_id] = rows[-1].seq
+                self._recent.setdefault(run_id, deque(maxlen=RECENT_EVENTS)).extend(rows)
                 self._committed.pop(run_id, asyncio.Event()).set()
+
+    def recent_after(self, run_id: str, after_seq: int) -> list[MetricRow] | None:
+        """The committed events after `after_seq` from memory, or None when they are not all there
+        (read the store). Fifty phones following one run then cost no query per event."""
+        recent = self._recent.get(run_id)
+        if not recent or recent[0].seq > after_seq + 1:
+            return None
+        return [row for row in recent if row.seq > after_seq]
+
+    def is_training(self, run_id: str) -> bool:
+        """Whether this server is still waiting for the run's `done`."""
+        return run_id in self._awaiting_done
 
     async def wait_for_events(self, run_id: str, after_seq: int, timeout_s: float) -> bool:
         """Wait until an event after `after_seq` is committed; False after `timeout_s` without one."""

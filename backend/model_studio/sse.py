@@ -33,17 +33,20 @@ async def run_events(store: Store, hub: RunHub, run_id: str, after_seq: int, pin
     yield f"retry: {RETRY_MS}\n\n".encode()
     cursor = after_seq
     while True:
-        rows = await store.metrics_after(run_id, cursor, PAGE_EVENTS)
+        rows = hub.recent_after(run_id, cursor)
+        if rows is None:
+            rows = await store.metrics_after(run_id, cursor, PAGE_EVENTS)
         for row in rows:
             yield format_event(row)
             cursor = row.seq
             if row.type == "done":
                 return
-        if len(rows) == PAGE_EVENTS:
+        if len(rows) >= PAGE_EVENTS:
             continue
-        run = await store.get_run(run_id)
-        if run is None or (run.status not in ACTIVE_STATUSES and run.last_seq <= cursor):
-            return
+        if not hub.is_training(run_id):  # finished, or left by a dead server: end once replayed
+            run = await store.get_run(run_id)
+            if run is None or (run.status not in ACTIVE_STATUSES and run.last_seq <= cursor):
+                return
         if not await hub.wait_for_events(run_id, cursor, ping_interval_s):
             yield b": ping\n\n"
 
