@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
 ]
 DEVICE = "Pixel 7"
 SERVER_START_TIMEOUT_S = 30
+TOKEN = "e2e-pairing-token-0123456789"  # what the pairing URL carries in these tests
 SERVER_STOP_TIMEOUT_S = 10
 
 
@@ -38,9 +39,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def serve_command(port: int, static_dir: Path | None = None) -> list[str]:
-    """`model-studio serve` on loopback, optionally serving another copy of the built PWA."""
-    command = [str(Path(sys.executable).with_name("model-studio")), "serve", "--host", "127.0.0.1", "--port", str(port)]
+def serve_command(port: int, data_dir: Path, static_dir: Path | None = None) -> list[str]:
+    """`model-studio serve` on loopback with the test token, optionally serving another copy of the built PWA."""
+    executable = str(Path(sys.executable).with_name("model-studio"))
+    command = [executable, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir), "--token", TOKEN]
     return command + (["--static-dir", str(static_dir)] if static_dir else [])
 
 
@@ -67,13 +69,13 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> No
 
 @contextmanager
 def running_server(workdir: Path, static_dir: Path | None = None) -> Iterator[str]:
-    """Run `model-studio serve` in `workdir` until the block ends; yields its URL once healthy,
-    and stops it by its handle."""
+    """Run `model-studio serve` in `workdir` (data in `workdir/data`) until the block ends; yields
+    its URL once healthy, and stops it by its handle."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     log = workdir / "server.log"
     with log.open("wb") as log_file:
-        server = subprocess.Popen(serve_command(port, static_dir), cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(serve_command(port, workdir / "data", static_dir), cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             _wait_for_health(url, server, log)
             yield url
