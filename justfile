@@ -22,7 +22,7 @@ run host=host port=port *serve_args: (setup "python" "pwa")
 # Set up and run every test: Python (unit, property, API, end-to-end), the PWA's vitest and schema-lint.
 test *pytest_args: setup
     {{python}} -m pytest {{pytest_args}}
-    if [ -f pwa/package.json ]; then cd pwa && npm run --silent test && npm run --silent schema-lint; fi
+    if [ -f pwa/package.json ]; then cd pwa && npm run --silent test && npm run --silent check; fi
 
 # Regenerate requirements.lock and tools/tools.lock after changing a dependency in pyproject.toml
 # or tools/tools.in; `just lock --upgrade` moves every pin to the newest release that fits.

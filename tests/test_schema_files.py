@@ -7,13 +7,25 @@ import pytest
 
 from model_studio.catalogue import SCHEMA_DIR
 from model_studio.contracts import SCHEMA_TYPES
-from model_studio.schema_files import lint_schema_dir, load_schema, render_schema, schema_path
+from model_studio.schema_files import OPENAPI_PATH, lint_schema_dir, load_schema, render_openapi, render_schema, schema_path
 from model_studio.validation import DesignDecodeError, decode_design
 
 
 @pytest.mark.parametrize("name", SCHEMA_TYPES)
 def test_committed_schema_equals_generated(name):
     assert schema_path(name).read_text() == render_schema(name, SCHEMA_TYPES[name]), "run `model-studio schema-lint --write`"
+
+
+def test_committed_openapi_equals_the_served_spec(tmp_path):
+    """schema/openapi.json, which the PWA generates src/api/types.ts from, is what the app serves."""
+    from model_studio.app import create_app
+    from model_studio.schema_files import clean_descriptions
+    from model_studio.services import ServerSettings
+
+    assert OPENAPI_PATH.read_text() == render_openapi(), "run `model-studio schema-lint --write`"
+    committed = json.loads(OPENAPI_PATH.read_text())
+    assert committed == clean_descriptions(create_app(ServerSettings(data_dir=tmp_path, token="t")).state.openapi)
+    assert {"ModelArchitecture", "DesignRecord", "Problem", "TrainingUpdate", "TrainingDone"} <= set(committed["components"]["schemas"])
 
 
 def test_schema_files_are_2020_12_schemas():

@@ -145,3 +145,37 @@ class TelemetryBatch(msgspec.Struct, forbid_unknown_fields=True):
 
 class TelemetryAccepted(msgspec.Struct, forbid_unknown_fields=True):
     accepted: int
+
+
+# ---- predict: the server's answer for boards, to check an exported model against ----
+
+PREDICT_CELLS = 16  # the ONNX input `board`: a 4x4 board, row by row
+PREDICT_MAX_EXPONENT = 15  # a cell holds 0 (empty) or the tile's exponent: 1 -> 2, 11 -> 2048
+PREDICT_ACTIONS = 4  # the ONNX input `action_mask`: up, right, down, left
+MAX_PREDICT_BOARDS = 64
+
+Exponent = Annotated[int, msgspec.Meta(ge=0, le=PREDICT_MAX_EXPONENT)]
+Board = Annotated[list[Exponent], msgspec.Meta(min_length=PREDICT_CELLS, max_length=PREDICT_CELLS)]
+ActionMask = Annotated[list[bool], msgspec.Meta(min_length=PREDICT_ACTIONS, max_length=PREDICT_ACTIONS)]
+
+
+class PredictRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Boards as the exported `.onnx` takes them (`board`, `action_mask`), one mask per board.
+    `run` picks that run's checkpoint, as `?run=` does for the export; without it, the weights
+    are the ones the export would use now."""
+
+    boards: Annotated[list[Board], msgspec.Meta(min_length=1, max_length=MAX_PREDICT_BOARDS)]
+    masks: Annotated[list[ActionMask], msgspec.Meta(min_length=1, max_length=MAX_PREDICT_BOARDS)]
+    run: RunId | None = None
+
+
+class PredictResult(msgspec.Struct, forbid_unknown_fields=True):
+    """torch's eval-mode answer, one row per board: `logits` as the `.onnx` gives them (illegal
+    moves at the float32 minimum, -3.4028234663852886e38), `values` the value head. `weights` is
+    the export's `X-Model-Weights` for the same weights; `design_sha256` the architecture's hash
+    (also in the `.onnx` metadata, `model_studio.design_sha256`)."""
+
+    logits: list[list[float]]
+    values: list[float]
+    weights: str
+    design_sha256: str

@@ -27,6 +27,8 @@ from model_studio.api_types import (
     DesignList,
     DesignRecord,
     Health,
+    PredictRequest,
+    PredictResult,
     Problem,
     RunList,
     RunStatus,
@@ -44,6 +46,7 @@ from model_studio.design_routes import (
     export_design_route,
     get_design,
     list_designs,
+    predict_design_route,
     put_design,
     validate_design_route,
 )
@@ -214,6 +217,19 @@ OPERATIONS = [
             Param("fmt", "query", {"type": "string", "enum": ["onnx", "pt", "py"], "default": "pt"}, "File format."),
             Param("run", "query", {"type": "string", "maxLength": 64}, "Export this run's checkpoint (default: the latest that fits)."),
         ),
+    ),
+    Operation(
+        "POST",
+        "/api/designs/{design_id}/predict",
+        predict_design_route,
+        "torch's logits and values for boards, with the weights the export would use (to check an .onnx against)",
+        {
+            200: Reply("One row of logits and one value per board; `weights` as the export's X-Model-Weights.", PredictResult),
+            404: Reply("No such design, or no such run of it.", Problem),
+            409: Reply("The run has no checkpoint yet.", Problem),
+            422: Reply("Not boards (16 exponents 0-15 each, 1-64 of them, one 4-move mask each), or the design is invalid.", Problem),
+        },
+        body=PredictRequest,
     ),
     Operation("GET", "/api/runs/{run_id}", get_run, "A run's status, progress and summary", {200: Reply("The run.", RunStatus), 404: Reply("No such run.", Problem)}),
     Operation(

@@ -1,4 +1,4 @@
-"""Routes for designs: list, create, read, sync writes, delete, validate, compile and export.
+"""Routes for designs: list, create, read, sync writes, delete, validate, compile, export and predict.
 
 Sync follows HTTP's conditional requests. A design's `version` is its ETag. `PUT` with
 `If-Match: "<version>"` writes only over that version (compare-and-swap in the store); a stale
@@ -10,6 +10,7 @@ request is harmless. A `PUT` with neither gets 428.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -17,12 +18,12 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from model_studio.api_types import DesignList, DesignRecord, DesignSummary
+from model_studio.api_types import DesignList, DesignRecord, DesignSummary, PredictRequest, PredictResult
 from model_studio.codegen import InvalidDesignError, architecture_sha256, compile_design, valid_analysis
 from model_studio.contracts import ModelArchitecture
 from model_studio.export import FORMATS, ExportError
-from model_studio.exports import ExportJob
-from model_studio.responses import MsgspecResponse, ProblemError, problem, read_body
+from model_studio.exports import ExportJob, PredictJob
+from model_studio.responses import MsgspecResponse, ProblemError, decode_body, problem, read_body
 from model_studio.services import path_id, services
 from model_studio.store import DesignIdTaken, DesignNotFound, DesignRow, RunRow, VersionConflict
 from model_studio.validation import DesignDecodeError, analyse, decode_design, validate_design
@@ -182,40 +183,73 @@ async def export_design_route(request: Request) -> Response:
     fmt = request.query_params.get("fmt", "pt")
     if fmt not in FORMATS:
         raise ProblemError(problem(400, "invalid_format", f"fmt must be one of {', '.join(FORMATS)}."))
-    state = services(request)
     row = await stored_design(request, design_id)
-    run, design_json = await export_source(request, row)
+    weights = await chosen_weights(request, row, request.query_params.get("run"))
     try:
-        sha = architecture_sha256(valid_analysis(design_json))
-    except InvalidDesignError as exc:
-        raise invalid_design(exc) from None
-    checkpoint = Path(run.checkpoint) if run is not None else None
-    try:
-        path = await state.exports.export(ExportJob(design_json, sha, fmt, checkpoint))
+        path = await services(request).exports.export(ExportJob(weights.design_json, weights.design_sha256, fmt, weights.checkpoint))
     except ExportError as exc:
         raise ProblemError(problem(422, "export_failed", str(exc))) from None
-    weights = f"run {run.id}, update {run.updates}" if run is not None else "fresh, seed 0"
+    run = weights.run
     name = f"{design_id}.{fmt}" if run is None else f"{design_id}-{run.id}.{fmt}"
-    headers = {"X-Model-Weights": weights, "Cache-Control": "no-store"}
+    headers = {"X-Model-Weights": weights.label, "Cache-Control": "no-store"}
     return FileResponse(path, media_type=MEDIA_TYPES[fmt], filename=name, headers=headers)
 
 
-async def export_source(request: Request, row: DesignRow) -> tuple[RunRow | None, str]:
-    """What to export: the named run's checkpoint and design; else the latest run checkpoint of
-    this exact architecture; else the design itself with fresh weights."""
+@dataclass(frozen=True)
+class Weights:
+    """What an export or a prediction runs: a run's checkpoint and the design it trained, or the
+    stored design with fresh weights (`run` None)."""
+
+    run: RunRow | None
+    design_json: str
+    design_sha256: str
+
+    @property
+    def checkpoint(self) -> Path | None:
+        return Path(self.run.checkpoint) if self.run is not None and self.run.checkpoint else None
+
+    @property
+    def label(self) -> str:
+        """Whose weights these are: the `X-Model-Weights` header."""
+        return f"run {self.run.id}, update {self.run.updates}" if self.run is not None else "fresh, seed 0"
+
+
+def _valid_sha(design_json: str) -> str:
+    try:
+        return architecture_sha256(valid_analysis(design_json))
+    except InvalidDesignError as exc:
+        raise invalid_design(exc) from None
+
+
+async def chosen_weights(request: Request, row: DesignRow, run_id: str | None) -> Weights:
+    """The named run's checkpoint and design; else the latest run checkpoint of this exact
+    architecture; else the design itself with fresh weights."""
     store = services(request).store
-    if (run_id := request.query_params.get("run")) is not None:
+    if run_id is not None:
         run = await store.get_run(run_id) if len(run_id) <= 64 else None
         if run is None or run.design_id != row.id:
             raise ProblemError(problem(404, "run_not_found", f"Design {row.id!r} has no run {run_id[:64]!r}."))
         if not run.checkpoint or not Path(run.checkpoint).is_file():
             raise ProblemError(problem(409, "no_checkpoint", f"Run {run.id} has no checkpoint yet."))
-        return run, run.design_json
-    try:
-        sha = architecture_sha256(valid_analysis(row.body))
-    except InvalidDesignError as exc:
-        raise invalid_design(exc) from None
+        return Weights(run, run.design_json, _valid_sha(run.design_json))
+    sha = _valid_sha(row.body)
     for run in await store.list_runs(row.id):
         if run.design_sha256 == sha and run.checkpoint and Path(run.checkpoint).is_file():
-            return run, run.design_json
-    return None, row.body
+            return Weights(run, run.design_json, sha)
+    return Weights(None, row.body, sha)
+
+
+async def predict_design_route(request: Request) -> Response:
+    """torch's logits and values for the boards, with the weights the export of the same design
+    and run would use, so a client can check the `.onnx` it downloaded."""
+    design_id = path_id(request, "design_id")
+    body = await decode_body(request, PredictRequest)
+    if len(body.masks) != len(body.boards):
+        raise ProblemError(problem(422, "mask_count", f"Send one action mask per board: {len(body.boards)} boards, {len(body.masks)} masks."))
+    row = await stored_design(request, design_id)
+    weights = await chosen_weights(request, row, body.run)
+    try:
+        logits, values = await services(request).exports.predict(PredictJob(weights.design_json, weights.checkpoint, body.boards, body.masks))
+    except ExportError as exc:
+        raise ProblemError(problem(422, "predict_failed", str(exc))) from None
+    return MsgspecResponse(PredictResult(logits=logits, values=values, weights=weights.label, design_sha256=weights.design_sha256))

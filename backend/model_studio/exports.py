@@ -5,6 +5,11 @@ every request if done in the server's process. So exports run in one spawned wor
 each result is kept under `<data_dir>/exports/`, keyed by what determines it: the design's
 architecture hash, the format, and the checkpoint file (path, size, modification time). The
 same export asked for twice, or by several clients at once, is made once.
+
+The same worker answers `predict`: torch's logits and values for a few boards, from the model
+built exactly as the export builds it, so the phone can check the `.onnx` it downloaded against
+them. It runs there, not in a thread of the server, because loading a checkpoint and importing
+generated code hold the GIL, and because that worker is already warm from the export just made.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from model_studio.codegen import GENERATOR_VERSION, write_atomic
-from model_studio.export import Format, export_bytes
+from model_studio.codegen import DEFAULT_SEED, GENERATOR_VERSION, architecture_sha256, generate, valid_analysis, write_atomic
+from model_studio.export import ExportError, Format, _model, export_bytes
+from model_studio.training.checkpoint import CheckpointError, load_checkpoint
 
 EXPORTS_DIR = "exports"
 KEPT_EXPORTS = 64  # files kept in the cache; the least recently made go first
@@ -48,6 +54,33 @@ def _make_export(design_json: str, fmt: Format, checkpoint: str | None, path: st
     torch.set_num_threads(1)
     write_atomic(Path(path), export_bytes(design_json, fmt, checkpoint))
     return path
+
+
+@dataclass(frozen=True)
+class PredictJob:
+    """Boards for the model an `ExportJob` with the same design and checkpoint would export."""
+
+    design_json: str
+    checkpoint: Path | None
+    boards: list[list[int]]
+    masks: list[list[bool]]
+
+
+def _predict(design_json: str, checkpoint: str | None, boards: list[list[int]], masks: list[list[bool]]) -> tuple[list[list[float]], list[float]]:
+    """In the worker process: torch's eval-mode logits and values, from the model built exactly as
+    `export_bytes` builds it (same seed, same checkpoint check, same `_model`)."""
+    import torch
+
+    torch.set_num_threads(1)
+    analysis = valid_analysis(design_json)
+    try:
+        state = load_checkpoint(checkpoint, architecture_sha256(analysis))["model_state_dict"] if checkpoint is not None else None
+    except CheckpointError as exc:
+        raise ExportError(str(exc)) from None
+    model = _model(generate(analysis.design), state, DEFAULT_SEED)
+    with torch.no_grad():
+        logits, values = model(torch.tensor(boards, dtype=torch.int64), torch.tensor(masks, dtype=torch.bool))
+    return logits.tolist(), values.tolist()
 
 
 class ExportService:
@@ -80,6 +113,12 @@ class ExportService:
             raise
         finally:
             del self._inflight[path.name]
+
+    async def predict(self, job: PredictJob) -> tuple[list[list[float]], list[float]]:
+        """Logits and values for `job.boards`, computed in the export worker (after any export
+        already queued there); `ExportError` for a checkpoint that does not fit."""
+        checkpoint = None if job.checkpoint is None else str(job.checkpoint)
+        return await asyncio.wrap_future(self._workers().submit(_predict, job.design_json, checkpoint, job.boards, job.masks))
 
     def _workers(self) -> concurrent.futures.ProcessPoolExecutor:
         if self._pool is None:

@@ -21,13 +21,13 @@ access_log = logging.getLogger("model_studio.access")
 MAX_REQUEST_ID = 64  # characters
 
 # What the PWA needs and nothing more: its own scripts, workers, styles and fetches. React Flow
-# positions nodes with inline style attributes, hence 'unsafe-inline' for styles only. Ajv
-# compiles the design schema with `new Function` at run time, hence 'unsafe-eval' until the PWA
-# ships precompiled standalone validators; 'wasm-unsafe-eval' is for onnxruntime-web.
+# positions nodes with inline style attributes, hence 'unsafe-inline' for styles only. No
+# 'unsafe-eval': the PWA ships its schema validator precompiled (pwa/scripts/gen-validators.mjs),
+# so nothing calls eval or `new Function`. 'wasm-unsafe-eval' is for onnxruntime-web's WebAssembly.
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
-        "script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'",
+        "script-src 'self' 'wasm-unsafe-eval'",
         "worker-src 'self'",
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",

@@ -1,8 +1,9 @@
 """The files in `schema/`: generating the JSON Schemas from the msgspec types, and linting the rest.
 
-`schema/*.schema.json` (JSON Schema 2020-12) are generated from `contracts.SCHEMA_TYPES`, never
-edited by hand; `lint_schema_dir` fails when they drift, when a template is not a valid design,
-or when a conformance case is malformed.
+`schema/*.schema.json` (JSON Schema 2020-12) are generated from `contracts.SCHEMA_TYPES`, and
+`schema/openapi.json` from the app's route table (the PWA generates `src/api/types.ts` from it);
+none is edited by hand. `lint_schema_dir` fails when they drift, when a template is not a valid
+design, or when a conformance case is malformed.
 """
 
 from __future__ import annotations
@@ -55,10 +56,23 @@ def load_schema(name: str) -> dict:
     return json.loads(schema_path(name).read_text())
 
 
+OPENAPI_PATH = SCHEMA_DIR / "openapi.json"
+
+
+def render_openapi() -> str:
+    """The OpenAPI document the app serves at `/openapi.json`, built from its route table without
+    starting it (descriptions normalised as above)."""
+    from model_studio.app import EVENT_TYPES, OPERATIONS  # the app pulls in Starlette: only when asked
+    from model_studio.openapi import build_spec
+
+    return json.dumps(clean_descriptions(build_spec(OPERATIONS, EVENT_TYPES)), indent=2) + "\n"
+
+
 def write_schema_files() -> list[Path]:
     for name, kind in SCHEMA_TYPES.items():
         schema_path(name).write_text(render_schema(name, kind))
-    return [schema_path(name) for name in SCHEMA_TYPES]
+    OPENAPI_PATH.write_text(render_openapi())
+    return [*(schema_path(name) for name in SCHEMA_TYPES), OPENAPI_PATH]
 
 
 def _schema_problems(instance: object, schema: dict, where: str) -> list[str]:
@@ -73,6 +87,8 @@ def lint_schema_dir() -> list[str]:
         for name, kind in SCHEMA_TYPES.items()
         if not schema_path(name).exists() or schema_path(name).read_text() != render_schema(name, kind)
     ]
+    if not OPENAPI_PATH.exists() or OPENAPI_PATH.read_text() != render_openapi():
+        problems.append(f"{OPENAPI_PATH} is out of date with model_studio.app; run `model-studio schema-lint --write`")
     catalogue_path = SCHEMA_DIR / "catalogue.json"
     problems += _schema_problems(json.loads(catalogue_path.read_text()), load_schema("catalogue"), str(catalogue_path))
 

@@ -6,35 +6,40 @@ import { Palette } from "../editor/Palette";
 import { PropsSheet, WireSheet } from "../editor/PropsSheet";
 import { useEditor } from "../editor/store";
 import { useShortcuts } from "../editor/useShortcuts";
-import { startValidation } from "../editor/validation";
+import { createValidationService } from "../editor/validation";
 import { StatsOverlay, ValidationBanner } from "../editor/ValidationBanner";
 import { UpdatePrompt } from "../pwa/UpdatePrompt";
 import { DesignDetailsSheet } from "../ui/DesignDetailsSheet";
 import { Header } from "../ui/Header";
 import { Icon } from "../ui/icons";
 import { openSheet, useSheet } from "../ui/sheets";
+import { showToast } from "../ui/toast";
 import { Toasts } from "../ui/Toasts";
 import { Toolbar } from "../ui/Toolbar";
-import { startLibrary, useLibrary } from "./library";
+import { storedIds } from "../storage/designs";
+import { ConflictSheet } from "../sync/ConflictSheet";
+import { createSyncService, storedDesigns } from "../sync/service";
+import { createTelemetryService } from "../telemetry/sender";
+import { addStored, createLibrary, flushSaves, openDesign, replaceStored, useLibrary } from "./library";
+import { useService } from "./service";
 
+// The run sheet carries the charts (uPlot) and the export check: it loads when first opened.
+const RunSheet = lazy(() => import("./RunSheet").then((module) => ({ default: module.RunSheet })));
 // The designs sheet carries the templates and the schema check: it loads when first opened.
 const DesignsSheet = lazy(() => import("../ui/DesignsSheet").then((module) => ({ default: module.DesignsSheet })));
 
-/** Starts storage and validation for the life of the app. */
+/** Sync reads designs from this device and writes the server's copies back through the library,
+ * so the editor and other tabs follow. */
+function createSync() {
+  return createSyncService({ local: { read: storedDesigns.read, replace: replaceStored, add: addStored, ids: storedIds, flush: flushSaves } });
+}
+
+/** Runs storage, validation, sync and telemetry for the life of the app (each a StrictMode-safe service). */
 function useServices(): void {
-  useEffect(() => startValidation(), []);
-  useEffect(() => {
-    let stop: (() => Promise<void>) | null = null;
-    let cancelled = false;
-    void startLibrary().then((stopLibrary) => {
-      if (cancelled) void stopLibrary();
-      else stop = stopLibrary;
-    });
-    return () => {
-      cancelled = true;
-      void stop?.();
-    };
-  }, []);
+  useService(createValidationService);
+  useService(createLibrary);
+  useService(createSync);
+  useService(createTelemetryService);
 }
 
 function OpenSheet() {
@@ -50,6 +55,13 @@ function OpenSheet() {
     );
   }
   if (sheet === "details") return <DesignDetailsSheet />;
+  if (sheet === "run") {
+    return (
+      <Suspense fallback={null}>
+        <RunSheet />
+      </Suspense>
+    );
+  }
   // While wiring, the canvas needs the room.
   if (connecting) return null;
   if (selection?.kind === "block") return <PropsSheet id={selection.id} />;
@@ -67,10 +79,17 @@ function ConnectHint() {
   );
 }
 
+/** Reload the app once every edit is stored, so a reload never loses work. */
+async function reloadWhenSaved(): Promise<void> {
+  await flushSaves();
+  if (useLibrary.getState().saveState === "saved") window.location.reload();
+  else showToast("Your latest edits are not saved yet, so the app did not reload. Try again in a moment.", "error");
+}
+
 /** The validation banner, or while wiring, what to tap next. */
 function TopOverlay() {
   const connecting = useEditor((s) => s.connectFrom !== null);
-  return connecting ? <ConnectHint /> : <ValidationBanner />;
+  return connecting ? <ConnectHint /> : <ValidationBanner onReload={() => void reloadWhenSaved()} />;
 }
 
 function EmptyWorkspace() {
@@ -114,6 +133,7 @@ export function App() {
           )}
         </main>
         <OpenSheet />
+        <ConflictSheet onCopySaved={(id) => void openDesign(id)} />
         <Toasts />
         <UpdatePrompt />
         <Toolbar />

@@ -4,13 +4,18 @@
  */
 import { Handle, Position, useStore, type NodeProps, type ReactFlowState } from "@xyflow/react";
 import { memo, type CSSProperties, type KeyboardEvent, type MouseEvent, type PointerEvent } from "react";
+import { ExpertHeatRow } from "../train/ExpertHeat";
+import { useExpertUsage } from "../train/runStore";
 import { showToast } from "../ui/toast";
 import { duplicateBlock } from "./commands";
 import type { BlockNode as BlockNodeType } from "./flow";
 import { BLOCK_HEIGHT, BLOCK_WIDTH, FAR_ZOOM } from "./layout";
+import { useEditor } from "./store";
 import { useLongPress } from "./useLongPress";
 import { useRevealBlock } from "./viewport";
 import { tapBlock, toggleConnectFrom } from "./wiring";
+
+const MOE_TYPE = "moe_layer";
 
 /** Haptic tick when a long-press duplicates, in milliseconds. */
 const LONG_PRESS_VIBRATION_MS = 15;
@@ -37,6 +42,9 @@ function tapOnly(press: () => void) {
 
 function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
   const far = useStore(isFar);
+  // MoE blocks colour their experts by the shown run's latest usage; other blocks read nothing.
+  const designId = useEditor((s) => (data.type === MOE_TYPE ? s.design?.id : undefined));
+  const usage = useExpertUsage(designId, id);
   const reveal = useRevealBlock();
   const startLongPress = useLongPress(() => {
     const copy = duplicateBlock(id);
@@ -65,6 +73,7 @@ function BlockNodeView({ id, data, selected }: NodeProps<BlockNodeType>) {
               <span className="block__id">{id}</span>
               {data.summary && <span className="block__summary"> · {data.summary}</span>}
             </span>
+            {usage && <ExpertHeatRow usage={usage} />}
           </>
         )}
       </div>

@@ -2,6 +2,7 @@
  * The node canvas. React Flow draws the blocks and wires; this component feeds it the design,
  * turns its events into commands (a whole drag is one command), and handles touch: one finger
  * drags a block or pans, two fingers pan and zoom (see usePinchPan), taps wire ports together.
+ * Arrow keys move the selected block a grid cell (four with Shift), each press one command.
  */
 import {
   Background,
@@ -11,6 +12,7 @@ import {
   useNodesInitialized,
   useReactFlow,
   useStore,
+  useStoreApi,
   type Connection,
   type Edge as FlowEdge,
   type EdgeTypes,
@@ -19,10 +21,10 @@ import {
   type OnNodeDrag,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent, type MouseEvent } from "react";
-import { GRID_SIZE } from "../model/graph";
+import { findComponent, GRID_SIZE } from "../model/graph";
 import { showToast } from "../ui/toast";
 import { BlockNodeComponent, isFar } from "./BlockNode";
-import { moveBlocks } from "./commands";
+import { moveBlocks, nudgeBlock, NUDGE_CELLS, NUDGE_FAST_CELLS } from "./commands";
 import { syncNodes, toFlowEdges, type BlockNode } from "./flow";
 import { select, useEditor } from "./store";
 import { usePinchPan } from "./usePinchPan";
@@ -38,6 +40,18 @@ const NODE_TYPES: NodeTypes = { block: BlockNodeComponent };
 const EDGE_TYPES: EdgeTypes = { wire: WireEdge };
 
 const onlyLayoutChanges = (change: NodeChange<BlockNode>) => change.type === "position" || change.type === "dimensions";
+
+const ARROW_DIRECTIONS: Readonly<Record<string, { x: number; y: number; name: string }>> = {
+  ArrowUp: { x: 0, y: -1, name: "up" },
+  ArrowDown: { x: 0, y: 1, name: "down" },
+  ArrowLeft: { x: -1, y: 0, name: "left" },
+  ArrowRight: { x: 1, y: 0, name: "right" },
+};
+
+/** The id of the block whose node (or a port inside it) is the event's target. */
+function blockIdOf(target: EventTarget): string | undefined {
+  return target instanceof HTMLElement ? target.closest<HTMLElement>(".react-flow__node")?.dataset.id : undefined;
+}
 
 export function Canvas() {
   const design = useEditor((s) => s.design);
@@ -91,6 +105,29 @@ export function Canvas() {
     tapBlock(target.dataset.id);
   }, []);
 
+  // React Flow's own arrow-key moves change a node's position outside the command stack (unsaved,
+  // not undoable), so arrow keys on a block are caught before they reach it and become commands.
+  const flowStore = useStoreApi<BlockNode>();
+  const onKeyDownCapture = useCallback(
+    (event: KeyboardEvent) => {
+      const direction = ARROW_DIRECTIONS[event.key];
+      const id = direction && blockIdOf(event.target);
+      if (!id) return;
+      event.preventDefault(); // no page scroll either
+      event.stopPropagation();
+      const selection = useEditor.getState().selection;
+      if (selection?.kind !== "block" || selection.id !== id) return;
+      const cells = event.shiftKey ? NUDGE_FAST_CELLS : NUDGE_CELLS;
+      if (!nudgeBlock(id, { x: direction.x * cells, y: direction.y * cells })) return;
+      // Say where it went, as React Flow's own keyboard move would for a screen reader.
+      const design = useEditor.getState().design;
+      const position = design && findComponent(design, id)?.position;
+      const { ariaLabelConfig } = flowStore.getState();
+      if (position) flowStore.setState({ ariaLiveMessage: ariaLabelConfig["node.a11yDescription.ariaLiveMessage"]({ direction: direction.name, ...position }) });
+    },
+    [flowStore],
+  );
+
   const onEdgeClick = useCallback((_event: MouseEvent, edge: FlowEdge) => {
     select({ kind: "edge", edge: [edge.source, edge.target] });
   }, []);
@@ -104,7 +141,7 @@ export function Canvas() {
   const onConnect = useCallback(({ source, target }: Connection) => wire(source, target), []);
 
   return (
-    <div ref={container} className={["canvas", connectFrom && "canvas--connecting", far && "canvas--far"].filter(Boolean).join(" ")} onKeyDown={onKeyDown}>
+    <div ref={container} className={["canvas", connectFrom && "canvas--connecting", far && "canvas--far"].filter(Boolean).join(" ")} onKeyDown={onKeyDown} onKeyDownCapture={onKeyDownCapture}>
       <ReactFlow<BlockNode>
         nodes={nodes}
         edges={edges}

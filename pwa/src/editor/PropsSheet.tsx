@@ -7,6 +7,7 @@ import { useState, type KeyboardEvent } from "react";
 import { catalogue, type PropSpec } from "../model/catalogue";
 import { findComponent } from "../model/graph";
 import type { DesignMeta, Edge, ModelComponent, PropValue } from "../model/types";
+import { ExpertUsageList } from "../train/ExpertHeat";
 import { BottomSheet } from "../ui/BottomSheet";
 import { Icon } from "../ui/icons";
 import { showToast } from "../ui/toast";
@@ -188,6 +189,7 @@ export function PropsSheet({ id }: { id: string }) {
   return (
     <BottomSheet title={`${label} ${component.id}`} subtitle={block?.spec.doc ?? `"${component.type}" is not a block type this app knows.`} onClose={() => select(null)}>
       <BlockErrors id={component.id} />
+      {component.type === "moe_layer" && <ExpertUsageList designId={design.id} blockId={component.id} />}
       {block && block.props.size > 0 ? (
         <div className="fields">
           {[...block.props].map(([name, spec]) => (

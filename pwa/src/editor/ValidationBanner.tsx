@@ -1,6 +1,7 @@
 /**
  * The floating validation banner (green when the design is valid, red with its first three
- * errors when not; tapping an error shows its block) and the parameter and memory overlay.
+ * errors when not; tapping an error shows its block; red with a reload button when the
+ * validation worker has failed) and the parameter and memory overlay.
  */
 import { useReactFlow } from "@xyflow/react";
 import { useState } from "react";
@@ -44,10 +45,31 @@ function ErrorRow({ error }: { error: DesignError }) {
   );
 }
 
-export function ValidationBanner() {
+/** Shown once the worker has failed: the last result would be stale, so none is shown. */
+function StoppedBanner({ reason, onReload }: { reason: string; onReload?: () => void }) {
+  return (
+    <section className="banner banner--invalid" aria-label="Validation" role="alert">
+      <div className="banner__title">
+        <Icon name="alert" />
+        <span className="banner__count">Validation stopped: reload the app</span>
+        {onReload && (
+          <button type="button" className="button button--primary" onClick={onReload}>
+            Reload
+          </button>
+        )}
+      </div>
+      <p className="banner__more">{reason}</p>
+    </section>
+  );
+}
+
+/** `onReload` reloads the app (after saving); without it the banner only says to reload. */
+export function ValidationBanner({ onReload }: { onReload?: () => void }) {
   const result = useValidation((s) => s.result);
+  const failure = useValidation((s) => s.failure);
   // Folded, the banner is one line, leaving the canvas its room.
   const [folded, setFolded] = useState(false);
+  if (failure) return <StoppedBanner reason={failure} onReload={onReload} />;
   if (!result) return null;
   if (result.valid) {
     return (

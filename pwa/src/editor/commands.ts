@@ -4,11 +4,10 @@
  */
 import { catalogue } from "../model/catalogue";
 import { connectionProblem } from "../model/connect";
-import { addComponent, addEdge, duplicateComponent, findComponent, freeSpot, moveComponents, removeElements, setProp } from "../model/graph";
+import { addComponent, addEdge, duplicateComponent, findComponent, freeSpot, GRID_SIZE, moveComponents, removeElements, setProp } from "../model/graph";
 import type { DesignMeta, Edge, Position, PropValue } from "../model/types";
 import { BLOCK_GAP, BLOCK_SIZE, BLOCK_WIDTH } from "./layout";
 import { commit, useEditor } from "./store";
-
 
 const labelOf = (type: string) => catalogue.blocks.get(type)?.spec.label ?? type;
 
@@ -51,6 +50,23 @@ export function deleteWire(edge: Edge): boolean {
 /** Move blocks after a drag: the whole drag is one step. */
 export function moveBlocks(moves: ReadonlyMap<string, Position>): boolean {
   return commit("Move", (design) => moveComponents(design, moves));
+}
+
+/** Grid cells one arrow-key press moves a block; with Shift, `NUDGE_FAST_CELLS`. */
+export const NUDGE_CELLS = 1;
+export const NUDGE_FAST_CELLS = 4;
+
+/**
+ * Move a block by `cells` grid cells along each axis (an arrow-key press): each press is one step,
+ * so it is saved and undone like a drag.
+ */
+export function nudgeBlock(id: string, cells: Position): boolean {
+  return commit("Move", (design) => {
+    const block = findComponent(design, id);
+    if (!block) return null;
+    const target = { x: block.position.x + cells.x * GRID_SIZE, y: block.position.y + cells.y * GRID_SIZE };
+    return moveComponents(design, new Map([[id, target]]));
+  });
 }
 
 /** Set a prop, or reset it to its default with `undefined`. */

@@ -1,24 +1,23 @@
 /**
  * Decode a document into a typed `ModelArchitecture`: JSON text or parsed JSON data, checked
- * against the shared JSON Schema (`schema/model-architecture.schema.json`, imported, never copied),
- * then given the defaults the server's msgspec types fill in.
+ * against the shared JSON Schema (`schema/model-architecture.schema.json`, precompiled from that
+ * file, never copied by hand), then given the defaults the server's msgspec types fill in.
  *
  * Like the server, only the first schema error is reported, as `schema_violation`, naming the
  * component the error sits in when that component has a string id. "First" is the server's order:
  * msgspec walks a document depth-first in key order, checks a container's length before its items
  * and a key before its value, and reports a missing required field only after the object's other
- * fields. Ajv collects every error and the one msgspec would meet first is chosen, so both sides
- * blame the same component.
+ * fields. Ajv (precompiled, see `generated/`) collects every error and the one msgspec would meet
+ * first is chosen, so both sides blame the same component.
  */
-import Ajv2020, { type ErrorObject } from "ajv/dist/2020";
-import architectureSchema from "@schema/model-architecture.schema.json";
+import type { ErrorObject } from "ajv";
 import { catalogue } from "./catalogue";
+// Precompiled by scripts/gen-validators.mjs (Ajv, strict, allErrors): compiling at run time
+// would need `new Function`, which the server's Content-Security-Policy does not allow.
+import checkArchitecture from "./generated/architecture-validator.js";
 import type { DesignError, Edge, ModelArchitecture, ModelComponent, PropValue } from "./types";
 
 const SCHEMA_VERSION = 1;
-
-const ajv = new Ajv2020({ strict: true, allErrors: true });
-const checkArchitecture = ajv.compile(architectureSchema);
 
 export type DecodeOutcome = { ok: true; design: ModelArchitecture } | { ok: false; error: DesignError };
 

@@ -1,5 +1,5 @@
 /**
- * The IndexedDB database that holds designs on this device.
+ * The IndexedDB database that holds designs on this device, and what syncing them needs.
  *
  * Object stores are versioned: `UPGRADES[v]` takes the database from version v to v + 1, and
  * opening runs every step past the version found on disk. Design documents inside the records
@@ -20,9 +20,33 @@ export interface DesignRecord {
   document: unknown;
 }
 
+/** What this device knows of a design's copy on the server (see `sync/engine.ts`). */
+export interface SyncRecord {
+  /** The design's id (local and on the server). */
+  id: string;
+  /** The server version the local design was last synced with; null: never stored there. */
+  baseVersion: number | null;
+  /** `contentHash` of the design as last synced, so an unchanged design is not sent again. */
+  lastSyncedHash: string | null;
+}
+
+/** A design waiting to be sent: its latest content is read when it goes (so edits coalesce). */
+export interface OutboxItem {
+  /** Queue order: assigned on first enqueue, kept when the design is queued again. */
+  seq?: number;
+  designId: string;
+  /** Milliseconds since the epoch: first queued, and last asked for again. */
+  enqueuedAt: number;
+  touchedAt: number;
+  /** Sends that got an answer which may change on retry (a 5xx). */
+  attempts: number;
+}
+
 export interface StudioSchema extends DBSchema {
   designs: { key: string; value: DesignRecord; indexes: { "by-updated": number } };
   settings: { key: string; value: string };
+  sync: { key: string; value: SyncRecord };
+  outbox: { key: number; value: OutboxItem; indexes: { "by-design": string } };
 }
 
 type UpgradeTx = IDBPTransaction<StudioSchema, StoreNames<StudioSchema>[], "versionchange">;
@@ -34,6 +58,12 @@ const UPGRADES: readonly Upgrade[] = [
     const designs = db.createObjectStore("designs", { keyPath: "id" });
     designs.createIndex("by-updated", "updatedAt");
     db.createObjectStore("settings");
+  },
+  // 1 -> 2: per-design sync state; the outbox, in queue order, at most one item per design.
+  (db) => {
+    db.createObjectStore("sync", { keyPath: "id" });
+    const outbox = db.createObjectStore("outbox", { keyPath: "seq", autoIncrement: true });
+    outbox.createIndex("by-design", "designId", { unique: true });
   },
 ];
 

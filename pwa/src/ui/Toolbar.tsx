@@ -1,4 +1,4 @@
-/** The bottom toolbar, in thumb reach: Blocks, Undo, Redo, Delete, Designs. */
+/** The bottom toolbar, in thumb reach: Blocks, Undo, Redo, Delete, Run (compile, train, export), Designs. */
 import { deleteSelection } from "../editor/commands";
 import { redo, undo, useEditor } from "../editor/store";
 import { Icon, type IconName } from "./icons";
@@ -36,6 +36,7 @@ export function Toolbar() {
       <Tool icon="undo" text="Undo" title={undoLabel && `Undo ${undoLabel.toLowerCase()}`} onClick={undo} disabled={!undoLabel} />
       <Tool icon="redo" text="Redo" title={redoLabel && `Redo ${redoLabel.toLowerCase()}`} onClick={redo} disabled={!redoLabel} />
       <Tool icon="trash" text="Delete" label="Delete selection" onClick={deleteSelection} disabled={!hasSelection} />
+      <Tool icon="run" text="Run" label="Run on the server" onClick={() => toggleSheet("run")} disabled={!hasDesign} pressed={sheet === "run"} />
       <Tool icon="designs" text="Designs" onClick={() => toggleSheet("designs")} pressed={sheet === "designs"} />
     </nav>
   );

@@ -15,6 +15,7 @@ const PATHS = {
   pencil: "M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4",
   plus: "M12 5v14M5 12h14",
   reset: "M4 12a8 8 0 1 0 2.3-5.7M4 4v4h4",
+  run: "M7 4v16l13-8z",
 } as const;
 
 export type IconName = keyof typeof PATHS;

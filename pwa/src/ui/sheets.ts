@@ -1,7 +1,7 @@
 /** Which bottom sheet is open. The block props sheet is not listed: it follows the selection. */
 import { create } from "zustand";
 
-export type SheetName = "palette" | "designs" | "details";
+export type SheetName = "palette" | "designs" | "details" | "run";
 
 export const useSheet = create<{ open: SheetName | null }>()(() => ({ open: null }));
 

@@ -3,6 +3,10 @@
  * so `post` waits for a pause in typing or dragging before it sends; every request carries an
  * increasing revision, and a reply for anything but the latest request is dropped, so a slow
  * answer about an old design never overwrites the answer about the current one.
+ *
+ * A worker that fails (its script does not load, it throws, or a reply cannot be read) would
+ * leave the last answer standing for a design that has since changed, so the client stops and
+ * says so through `onFailure` instead: the app then tells the user to reload.
  */
 import type { ValidationResult } from "../model/types";
 
@@ -22,6 +26,10 @@ export interface ValidationReply {
 /** The part of a `Worker` the client uses. */
 export interface ValidationPort {
   onmessage: ((event: MessageEvent<ValidationReply>) => void) | null;
+  /** The worker's script failed to load or threw. */
+  onerror: ((event: ErrorEvent) => void) | null;
+  /** A reply arrived that could not be deserialised. */
+  onmessageerror: ((event: MessageEvent) => void) | null;
   postMessage(message: ValidationRequest): void;
   terminate(): void;
 }
@@ -38,32 +46,74 @@ export interface ValidationClient {
 export interface ValidationClientOptions {
   createPort?: () => ValidationPort;
   debounceMs?: number;
+  /**
+   * Called once if the worker fails or cannot be started, with why; the client has then stopped
+   * (as if disposed) and delivers no more results.
+   */
+  onFailure?: (reason: string) => void;
+}
+
+/** What a worker's `error` event says went wrong, as one line. */
+function errorReason(event: ErrorEvent): string {
+  const where = event.filename ? ` (${event.filename}${event.lineno ? `:${event.lineno}` : ""})` : "";
+  return event.message ? `${event.message}${where}` : "the validation worker failed to load or crashed";
 }
 
 const createWorker = (): ValidationPort => new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
 
 export function createValidationClient(
   onResult: (result: ValidationResult, revision: number) => void,
-  { createPort = createWorker, debounceMs = VALIDATION_DEBOUNCE_MS }: ValidationClientOptions = {},
+  { createPort = createWorker, debounceMs = VALIDATION_DEBOUNCE_MS, onFailure }: ValidationClientOptions = {},
 ): ValidationClient {
-  const port = createPort();
+  let port: ValidationPort | null = null;
   let waiting: { design: unknown } | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let latestRevision = 0;
   let disposed = false;
 
-  port.onmessage = ({ data }) => {
-    if (!disposed && data.revision === latestRevision) onResult(data.result, data.revision);
+  const dispose = (): void => {
+    disposed = true;
+    clearTimeout(timer);
+    waiting = null;
+    port?.terminate();
+  };
+
+  const fail = (reason: string, cause?: unknown): void => {
+    if (disposed) return;
+    console.error(`validation stopped: ${reason}`, cause ?? "");
+    dispose();
+    onFailure?.(reason);
   };
 
   const send = (): void => {
     clearTimeout(timer);
     timer = undefined;
-    if (waiting === null || disposed) return;
+    if (waiting === null || disposed || !port) return;
     latestRevision += 1;
-    port.postMessage({ revision: latestRevision, design: waiting.design });
+    try {
+      port.postMessage({ revision: latestRevision, design: waiting.design });
+    } catch (error) {
+      // A design that cannot be cloned into the worker; nothing the user can fix by editing.
+      fail(`could not send the design to the validation worker: ${error instanceof Error ? error.message : String(error)}`, error);
+    }
     waiting = null;
   };
+
+  try {
+    port = createPort();
+  } catch (error) {
+    fail(`the validation worker could not start: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+  if (port) {
+    port.onmessage = ({ data }) => {
+      if (!disposed && data.revision === latestRevision) onResult(data.result, data.revision);
+    };
+    port.onerror = (event) => {
+      event.preventDefault?.(); // handled here; keep it off the console as "uncaught"
+      fail(errorReason(event), event);
+    };
+    port.onmessageerror = (event) => fail("a reply from the validation worker could not be read", event);
+  }
 
   return {
     post(design) {
@@ -73,11 +123,6 @@ export function createValidationClient(
       timer = setTimeout(send, debounceMs);
     },
     flush: send,
-    dispose() {
-      disposed = true;
-      clearTimeout(timer);
-      waiting = null;
-      port.terminate();
-    },
+    dispose,
   };
 }

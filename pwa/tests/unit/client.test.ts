@@ -11,6 +11,8 @@ import { createValidationClient, VALIDATION_DEBOUNCE_MS, type ValidationPort, ty
 
 class InProcessPort implements ValidationPort {
   onmessage: ((event: MessageEvent<ValidationReply>) => void) | null = null;
+  onerror: ((event: ErrorEvent) => void) | null = null;
+  onmessageerror: ((event: MessageEvent) => void) | null = null;
   requests: ValidationRequest[] = [];
   terminated = false;
 
@@ -27,22 +29,34 @@ class InProcessPort implements ValidationPort {
     const { revision, design } = this.requests[index];
     this.onmessage?.({ data: { revision, result: validateDesign(design) } } as MessageEvent<ValidationReply>);
   }
+
+  /** Fail as a worker does when its script throws or does not load (Node has no ErrorEvent). */
+  crash(message: string): void {
+    this.onerror?.({ type: "error", message, filename: "worker.js", lineno: 7 } as ErrorEvent);
+  }
 }
 
 describe("createValidationClient", () => {
   let port: InProcessPort;
   let delivered: Array<[ValidationResult, number]>;
+  let failures: string[];
   let client: ReturnType<typeof createValidationClient>;
 
   beforeEach(() => {
     vi.useFakeTimers();
+    vi.spyOn(console, "error").mockImplementation(() => undefined); // failures are logged; keep the output clean
     port = new InProcessPort();
     delivered = [];
-    client = createValidationClient((result, revision) => delivered.push([result, revision]), { createPort: () => port });
+    failures = [];
+    client = createValidationClient((result, revision) => delivered.push([result, revision]), {
+      createPort: () => port,
+      onFailure: (reason) => failures.push(reason),
+    });
   });
 
   afterEach(() => {
     vi.useRealTimers();
+    vi.restoreAllMocks();
   });
 
   it("waits for a pause in editing, then sends only the latest design", () => {
@@ -88,5 +102,44 @@ describe("createValidationClient", () => {
     expect(port.terminated).toBe(true);
     expect(port.requests).toHaveLength(1);
     expect(delivered).toEqual([]);
+  });
+
+  it("reports a worker that errors once, stops it, and delivers nothing more", () => {
+    client.post(tinyDense);
+    client.flush();
+    port.crash("Uncaught TypeError: boom");
+    port.crash("Uncaught TypeError: again");
+    expect(failures).toEqual(["Uncaught TypeError: boom (worker.js:7)"]);
+    expect(port.terminated).toBe(true);
+    port.answer(0);
+    client.post(smallTransformer);
+    client.flush();
+    expect(port.requests).toHaveLength(1);
+    expect(delivered).toEqual([]);
+  });
+
+  it("reports a reply that cannot be read", () => {
+    port.onmessageerror?.({ type: "messageerror", data: null } as MessageEvent);
+    expect(failures).toEqual(["a reply from the validation worker could not be read"]);
+    expect(port.terminated).toBe(true);
+  });
+
+  it("reports a worker that cannot be created, without throwing", () => {
+    const reasons: string[] = [];
+    const broken = createValidationClient(() => undefined, {
+      createPort: () => {
+        throw new DOMException("Workers are blocked", "SecurityError");
+      },
+      onFailure: (reason) => reasons.push(reason),
+    });
+    broken.post(tinyDense);
+    broken.flush();
+    expect(reasons).toEqual(["the validation worker could not start: Workers are blocked"]);
+  });
+
+  it("reports nothing after dispose", () => {
+    client.dispose();
+    port.crash("late");
+    expect(failures).toEqual([]);
   });
 });
