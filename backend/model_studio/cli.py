@@ -6,8 +6,10 @@ Each sub-command is a small function `cmd_<name>(args) -> exit status`, register
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 from model_studio.contracts import ValidationResult
 from model_studio.validation import validate_design
@@ -16,6 +18,33 @@ from model_studio.validation import validate_design
 DATA_DIR = Path(".data")
 PROGRESS_BAR_WIDTH = 20  # characters
 PROGRESS_POLL_S = 0.2  # how often `train` wakes to notice Ctrl-C
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with bad arguments reported in one line (and exit status 2), no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
 
 
 def _read(path: str) -> bytes:
@@ -190,6 +219,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from model_studio.codegen import InvalidDesignError
     from model_studio.export import ExportError, export_design
 
+    if args.fmt == "py" and args.checkpoint:
+        print("model-studio export: a .py export holds no weights; use --fmt pt (or onnx) for the checkpoint's", file=sys.stderr)
+        return 2
     document = _design_or_report(args.design)
     if document is None:
         return 2
@@ -282,8 +314,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except CheckpointError as exc:
         print(exc, file=sys.stderr)
         return 2
+    from model_studio.codegen import InvalidDesignError
+
+    try:
+        model = model_from_checkpoint(checkpoint)
+    except InvalidDesignError:
+        print(f"{args.checkpoint}: its design no longer validates, so it cannot be played", file=sys.stderr)
+        return 2
+    except RuntimeError:
+        print(f"{args.checkpoint}: its weights do not fit its design's model", file=sys.stderr)
+        return 2
     set_torch_threads(0)
-    summary = play_games(model_from_checkpoint(checkpoint), args.games, greedy=args.greedy, seed=args.seed)
+    summary = play_games(model, args.games, greedy=args.greedy, seed=args.seed)
     policy = "greedy" if args.greedy else "stochastic"
     print(f"{args.checkpoint}: update {checkpoint['update']:,}, {checkpoint['env_steps']:,} env steps; {args.games:,} games, {policy} policy")
     print(format_summary(summary, args.checkpoint))
@@ -291,7 +333,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="model-studio", description=__doc__.splitlines()[0])
+    parser = Parser(prog="model-studio", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = commands.add_parser("validate", help="validate design files and print a report")
@@ -339,8 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a design with PPO; a live progress line, then a summary")
     train.add_argument("design", metavar="FILE", help="design JSON file ('-' reads stdin)")
     budget = train.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=int, metavar="N", help="stop after N env steps (board moves)")
-    budget.add_argument("--minutes", type=float, metavar="M", help="stop after M minutes (default: run until Ctrl-C)")
+    budget.add_argument("--steps", type=positive_int, metavar="N", help="stop after N env steps (board moves)")
+    budget.add_argument("--minutes", type=positive_float, metavar="M", help="stop after M minutes (default: run until Ctrl-C)")
     train.add_argument("--out", default=".data", metavar="DIR", help="data directory: generated/ and runs/<id>/checkpoint.pt (default: .data)")
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, games and sampling (default: 0)")
     train.add_argument("--resume", metavar="CKPT", help="continue from this checkpoint (same design only)")
@@ -348,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     eval_ = commands.add_parser("eval", help="play games with a checkpoint's policy and print the scores")
     eval_.add_argument("checkpoint", metavar="CKPT", help="training checkpoint (.pt)")
-    eval_.add_argument("--games", type=int, default=200, metavar="N", help="games to play (default: 200)")
+    eval_.add_argument("--games", type=positive_int, default=200, metavar="N", help="games to play (default: 200)")
     eval_.add_argument("--greedy", action="store_true", help="always play the most likely move (default: sample)")
     eval_.add_argument("--seed", type=int, default=0, help="seed of the games and sampling (default: 0)")
     eval_.set_defaults(handler=cmd_eval)

@@ -42,6 +42,9 @@ def test_design_flow_on_a_phone(page: Page, cdp: CDPSession) -> None:
     add_block(page, "Aux-loss head")
     aux = block(page, "aux_loss_head", "aux_loss_head")
     expect(aux).to_be_visible()
+    # The new block lands at the centre of the view, which may leave the port to wire from off
+    # screen (on a loaded machine the opening fit can still be animating): fit, as a user would.
+    page.get_by_role("button", name="Fit design to screen").tap()
     page.get_by_role("button", name="Wire from hidden2").tap()
     aux.tap()
     expect(page.get_by_role("group", name="Wire from hidden2 to aux_loss_head")).to_have_count(1)

@@ -1,6 +1,10 @@
 """`model-studio train` and `model-studio eval` end to end (one short run, then its checkpoint)."""
 
+import contextlib
 import json
+
+import pytest
+import torch
 
 from model_studio.catalogue import SCHEMA_DIR
 from model_studio.cli import main
@@ -33,3 +37,40 @@ def test_train_refuses_an_invalid_design_and_eval_a_missing_checkpoint(tmp_path,
     assert "the design is invalid" in capsys.readouterr().err
     assert main(["eval", str(tmp_path / "missing.pt")]) == 2
     assert "cannot read checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", str(TEMPLATE), "--steps", "0"], "--steps: must be at least 1, not 0"),
+        (["train", str(TEMPLATE), "--steps", "many"], "--steps: expected a whole number, not 'many'"),
+        (["train", str(TEMPLATE), "--minutes", "-1"], "--minutes: must be a positive number, not -1"),
+        (["train", str(TEMPLATE), "--minutes", "nan"], "--minutes: must be a positive number, not nan"),
+        (["eval", "checkpoint.pt", "--games", "0"], "--games: must be at least 1, not 0"),
+        (["export", str(TEMPLATE), "--fmt", "py", "--out", "m.py", "--checkpoint", "c.pt"], "a .py export holds no weights"),
+    ],
+)
+def test_bad_arguments_get_one_line_and_exit_two(argv, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) if argv[0] != "export" else contextlib.nullcontext() as exited:
+        status = main(argv)
+    status = exited.value.code if exited is not None else status
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def _checkpoint(path, design: str, state: dict) -> str:
+    keys = {"optimizer_state_dict": {}, "config": {}, "design_sha256": "x", "update": 1, "env_steps": 1, "reward_scale": {}}
+    torch.save({**keys, "design": design, "model_state_dict": state}, path)
+    return str(path)
+
+
+def test_eval_of_a_checkpoint_that_no_longer_fits_is_a_message_not_a_traceback(tmp_path, capsys):
+    design = json.loads(TEMPLATE.read_text())
+    misfit = _checkpoint(tmp_path / "misfit.pt", json.dumps(design), {"not_a_layer": torch.zeros(1)})
+    assert main(["eval", misfit, "--games", "1"]) == 2
+    assert "weights do not fit" in capsys.readouterr().err
+    design["components"][2]["props"]["units"] = 0  # hidden1: no layer has zero units
+    invalid = _checkpoint(tmp_path / "invalid.pt", json.dumps(design), {})
+    assert main(["eval", invalid, "--games", "1"]) == 2
+    assert "no longer validates" in capsys.readouterr().err

@@ -73,9 +73,25 @@ export type StudioDb = IDBPDatabase<StudioSchema>;
 
 let opening: Promise<StudioDb> | null = null;
 
-/** The open database, opened (and upgraded) on first use. */
+/** The database is newer than this code: another tab runs a newer version of the app. */
+export class NewerDatabaseError extends Error {
+  constructor() {
+    super("A newer version of the app upgraded this device's storage: reload the app to keep working.");
+  }
+}
+
+/** The open database, opened (and upgraded) on first use. A failed open is not kept, so the
+ * next call tries again; one refused because the database is newer says to reload. */
 export function studioDb(): Promise<StudioDb> {
-  opening ??= openDB<StudioSchema>(DB_NAME, DB_VERSION, {
+  opening ??= openStudioDb().catch((error: unknown) => {
+    opening = null;
+    throw error instanceof DOMException && error.name === "VersionError" ? new NewerDatabaseError() : error;
+  });
+  return opening;
+}
+
+function openStudioDb(): Promise<StudioDb> {
+  return openDB<StudioSchema>(DB_NAME, DB_VERSION, {
     upgrade(db, oldVersion, _newVersion, tx) {
       for (let version = oldVersion; version < DB_VERSION; version++) UPGRADES[version](db, tx);
     },
@@ -89,5 +105,4 @@ export function studioDb(): Promise<StudioDb> {
       opening = null;
     },
   });
-  return opening;
 }

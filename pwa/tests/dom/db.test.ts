@@ -96,3 +96,14 @@ describe("studioDb", () => {
     expect(() => db.transaction("designs")).toThrow();
   });
 });
+
+describe("a database newer than this code", () => {
+  it("says to reload, and tries again on the next call instead of failing for good", async () => {
+    const { NewerDatabaseError, studioDb, DB_NAME, DB_VERSION } = await freshModule();
+    const newer = await openRaw(DB_NAME, DB_VERSION + 1);
+    newer.db.close();
+    await expect(studioDb()).rejects.toBeInstanceOf(NewerDatabaseError);
+    indexedDB.deleteDatabase(DB_NAME);
+    await expect(studioDb()).resolves.toBeTruthy();
+  });
+});
