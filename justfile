@@ -33,11 +33,12 @@ lock *args:
 schema-lint: (setup "python")
     .venv/bin/model-studio schema-lint
 
-# Regenerate schema/*.schema.json, the templates and the conformance cases.
-schema-write: (setup "python")
+# Regenerate schema/*.schema.json, schema/openapi.json, the templates, the conformance cases, and the PWA's generated types and validator.
+schema-write: setup
     {{python}} tools/make_templates.py
     {{python}} tools/make_cases.py
     .venv/bin/model-studio schema-lint --write
+    cd pwa && npm run --silent gen-api-types && npm run --silent gen-validators
 
 # The benchmarks (all but the 10-minute bench-learn); each prints its figures and goals.
 bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-server

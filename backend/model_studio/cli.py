@@ -341,7 +341,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(handler=cmd_validate)
 
     lint = commands.add_parser("schema-lint", help="check schema/: generated schemas, templates and conformance cases")
-    lint.add_argument("--write", action="store_true", help="regenerate schema/*.schema.json from the msgspec types first")
+    lint.add_argument("--write", action="store_true", help="regenerate schema/*.schema.json and schema/openapi.json from the msgspec types first")
     lint.set_defaults(handler=cmd_schema_lint)
 
     serve = commands.add_parser("serve", help="serve the API and the built PWA; prints a pairing URL and QR code")
