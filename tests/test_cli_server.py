@@ -34,13 +34,18 @@ TEMPLATES = sorted((SCHEMA_DIR / "templates").glob("*.json"))
         (["serve", "--cert", "x.pem"], "--cert and --key go together"),
         (["serve", "--cert", "missing.pem", "--key", "missing-key.pem"], "no such file"),
         (["serve", "--token", "short"], "token"),
+        (["serve", "--port", "99999"], "ports run from 0 to 65535"),
         (["dump-designs", "--out", "out"], "no store at"),
         (["cert", "--host", "not a host!"], "cert:"),
     ],
 )
 def test_bad_arguments_get_one_line_and_exit_two(argv, message, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert main(argv) == 2
+    try:
+        status = main(argv)
+    except SystemExit as exited:  # argparse refuses the argument itself
+        status = exited.code
+    assert status == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
 

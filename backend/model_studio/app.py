@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
+import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -78,8 +79,6 @@ async def store_telemetry(request: Request) -> Response:
     wait_s = state.telemetry_limit.take(len(batch.events))
     if wait_s:
         return problem(429, "rate_limited", "Too many telemetry events; try again later.", headers={"Retry-After": str(max(1, round(wait_s)))})
-    import msgspec
-
     rows = [(event.name, event.at, msgspec.json.encode(event.props).decode()) for event in batch.events]
     accepted = await state.store.add_telemetry(batch.client_id, rows)
     if await state.store.telemetry_count() > TELEMETRY_KEPT_ROWS:

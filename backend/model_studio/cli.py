@@ -47,6 +47,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def port_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"ports run from 0 to 65535, not {value}")
+    return value
+
+
 def _read(path: str) -> bytes:
     return sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
 
@@ -346,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the API and the built PWA; prints a pairing URL and QR code")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on (0.0.0.0 for the LAN)")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000)
     serve.add_argument("--data-dir", type=Path, default=DATA_DIR, metavar="DIR", help=f"the store, generated code, runs and exports (default: {DATA_DIR})")
     serve.add_argument("--token", help="the pairing token (default: $MODEL_STUDIO_TOKEN, else one kept in DIR/token)")
     serve.add_argument("--cert", type=Path, metavar="FILE", help="serve HTTPS with this certificate chain (PEM); see `model-studio cert`")

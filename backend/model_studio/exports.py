@@ -18,7 +18,6 @@ import asyncio
 import concurrent.futures
 import hashlib
 import multiprocessing
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,10 +133,3 @@ class ExportService:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-
-
-def cache_size(directory: Path) -> int:
-    return sum(1 for _ in directory.glob("*.*")) if directory.is_dir() else 0
-
-
-os.environ.setdefault("OMP_NUM_THREADS", "1")  # the worker is one of two processes on a two-core machine

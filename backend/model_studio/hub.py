@@ -25,6 +25,7 @@ from model_studio.runner import EventSink, Runner, RunRequest
 from model_studio.store import INTERRUPTED_MESSAGE, MetricRow, RunRow, Store, utc_now
 from model_studio.training import Budget, TrainingBusyError
 from model_studio.training.evaluate import summary_of_updates
+from model_studio.training.manager import new_run_id
 
 FLUSH_INTERVAL_S = 0.2  # the most a live event waits before it is stored and sent
 FLUSH_MAX_EVENTS = 256  # a fuller buffer is written at once
@@ -53,7 +54,6 @@ class RunHub:
         self._pending: dict[str, list[MetricRow]] = defaultdict(list)
         self._fields: dict[str, dict[str, object]] = {}
         self._committed: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
-        self._last_committed: dict[str, int] = {}
         self._recent: dict[str, deque[MetricRow]] = {}
         self._awaiting_done: set[str] = set()
         self._flush_soon: asyncio.TimerHandle | None = None
@@ -112,8 +112,6 @@ class RunHub:
     async def start(self, design_id: str, design_version: int, design_json: str, design_sha256: str, request: TrainRequest) -> RunRow:
         """Create the run (queued), start it (running) and return its row. Raises `RunConflict`
         while another run is active, and what `Runner.start` raises for a bad checkpoint."""
-        from model_studio.training.manager import new_run_id
-
         async with self._starting:  # two taps on Train start one run, not two
             active = await self.store.active_runs()
             if active:
@@ -216,7 +214,6 @@ class RunHub:
                     continue
                 if fields.get(run_id, {}).get("status") is not None:
                     self._next_seq.pop(run_id, None)
-                self._last_committed[run_id] = rows[-1].seq
                 self._recent.setdefault(run_id, deque(maxlen=RECENT_EVENTS)).extend(rows)
                 self._committed.pop(run_id, asyncio.Event()).set()
 
@@ -234,7 +231,8 @@ class RunHub:
 
     async def wait_for_events(self, run_id: str, after_seq: int, timeout_s: float) -> bool:
         """Wait until an event after `after_seq` is committed; False after `timeout_s` without one."""
-        if self._last_committed.get(run_id, 0) > after_seq:
+        recent = self._recent.get(run_id)
+        if recent and recent[-1].seq > after_seq:
             return True
         with anyio.move_on_after(timeout_s):
             await self._committed[run_id].wait()

@@ -68,17 +68,14 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], log: Path) -> No
 
 
 @contextmanager
-def running_server(workdir: Path, static_dir: Path | None = None) -> Iterator[str]:
-    """Run `model-studio serve` in `workdir` (data in `workdir/data`) until the block ends; yields
-    its URL once healthy, and stops it by its handle."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = workdir / "server.log"
+def serving(command: list[str], url: str, log: Path, cwd: Path | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a `model-studio serve` command until the block ends; yields its process once `url`
+    answers health, and stops it by its handle."""
     with log.open("wb") as log_file:
-        server = subprocess.Popen(serve_command(port, workdir / "data", static_dir), cwd=workdir, stdout=log_file, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(command, cwd=cwd, stdout=log_file, stderr=subprocess.STDOUT)
         try:
             _wait_for_health(url, server, log)
-            yield url
+            yield server
         finally:
             server.terminate()
             try:
@@ -86,3 +83,12 @@ def running_server(workdir: Path, static_dir: Path | None = None) -> Iterator[st
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
+
+
+@contextmanager
+def running_server(workdir: Path, static_dir: Path | None = None) -> Iterator[str]:
+    """`model-studio serve` in `workdir` (data in `workdir/data`) until the block ends; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with serving(serve_command(port, workdir / "data", static_dir), url, workdir / "server.log", cwd=workdir):
+        yield url

@@ -57,7 +57,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -67,7 +66,7 @@ import httpx2
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests"))
-from e2e.harness import SERVER_START_TIMEOUT_S, SERVER_STOP_TIMEOUT_S, free_port  # noqa: E402
+from e2e.harness import free_port, serving  # noqa: E402
 
 TEMPLATE = REPO / "schema" / "templates" / "tiny-dense.json"
 DESIGN_ID = "tiny-dense"
@@ -93,33 +92,11 @@ ACTIVE = ("queued", "running")
 # ---- the server ----
 
 
-@contextmanager
-def running_server(port: int, data_dir: Path, static_dir: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def running_server(port: int, data_dir: Path, static_dir: Path, log: Path):
+    """The real server on loopback with the bench's token; yields its process (for its CPU time)."""
     command = [str(REPO / ".venv" / "bin" / "model-studio"), "serve", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--data-dir", str(data_dir), "--token", TOKEN, "--static-dir", str(static_dir)]
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-            while True:
-                if server.poll() is not None:
-                    raise RuntimeError(f"the server exited with {server.returncode}:\n{log.read_text()}")
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response:
-                        if response.status == 200:
-                            break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"the server did not answer within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()}") from None
-                    time.sleep(0.1)
-            yield server
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=SERVER_STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    return serving(command, f"http://127.0.0.1:{port}", log)
 
 
 def cpu_seconds(pid: int) -> float:
