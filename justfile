@@ -40,7 +40,7 @@ schema-write: setup
     .venv/bin/model-studio schema-lint --write
     cd pwa && npm run --silent gen-api-types && npm run --silent gen-validators
 
-# The benchmarks (all but the 10-minute bench-learn); each prints its figures and goals.
+# The benchmarks (all but the 30-minute bench-learn); each prints its figures and goals.
 bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-server
 
 # Validation time for a 500-block design.
@@ -59,14 +59,14 @@ bench-compile: (setup "python")
 bench-pwa: setup
     {{python}} tools/bench/bench_pwa.py
 
-# Env-steps/s while training, at the SB3 peer's PPO settings and at ours.
-bench-train: (setup "python")
-    {{python}} tools/bench/bench_train.py
+# Env-steps/s while training, at the SB3 peer's settings and ours, vs SB3 in the same run (--no-peer: without it).
+bench-train *args: (setup "python")
+    {{python}} tools/bench/bench_train.py {{args}}
 
 # While a run trains: GET p99 with 50 clients vs idle, SSE lag to 50 subscribers, training speed vs alone.
 bench-server: (setup "python")
     {{python}} tools/bench/bench_server.py
 
-# Train the best template for 10 minutes, then play 200 games: mean score and reach rates.
-bench-learn: (setup "python")
-    {{python}} tools/bench/bench_learn.py
+# Train the best template 10 minutes per seed (3 seeds), play 200 games each: mean score, reach rates, 95% intervals.
+bench-learn *args: (setup "python")
+    {{python}} tools/bench/bench_learn.py {{args}}

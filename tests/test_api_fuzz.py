@@ -289,7 +289,7 @@ def assert_clean_refusal(response, allowed: set[int], validate: bool = False) ->
     assert response.headers["content-type"].startswith("application/json"), response.headers
     assert "x-request-id" in response.headers
     body = response.json()
-    if validate and set(body) == {"valid", "paramCount", "paramCountExact", "estimatedMemory", "errors"}:
+    if validate and set(body) == {"valid", "paramCount", "paramCountExact", "estimatedMemory", "memoryBreakdown", "errors"}:
         assert response.status_code in (200, 422)
         assert response.status_code == 200 or (body["valid"] is False and body["errors"]), body
         return

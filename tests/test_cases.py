@@ -5,6 +5,7 @@ The TypeScript validator runs the same files (pwa/tests/unit/cases.test.ts)."""
 import json
 from collections import Counter
 
+import msgspec
 import pytest
 
 from model_studio.catalogue import SCHEMA_DIR, load_catalogue
@@ -24,6 +25,7 @@ def test_validator_matches_vector(name):
     assert result.paramCountExact == expected["paramCountExact"]
     assert result.paramCount == expected["paramCount"]
     assert result.estimatedMemory == expected["estimatedMemory"]
+    assert msgspec.to_builtins(result.memoryBreakdown) == expected["memoryBreakdown"]
 
 
 def test_vectors_agree_whether_given_text_or_parsed_json():

@@ -142,3 +142,27 @@ def test_cli_export_refuses_an_invalid_design(tmp_path, capsys):
     design_file.write_text(json.dumps(design))
     assert main(["export", str(design_file), "--fmt", "py", "--out", str(tmp_path / "m.py")]) == 1
     assert "the design is invalid" in capsys.readouterr().err
+
+
+def test_tuple_network_exports_with_learned_tables(tmp_path):
+    """The tuple-network template's tables start at zero, so its parity above says little about
+    the lookups: give every table row and bias random values and check onnxruntime again."""
+    design = TEMPLATES["tuple-network"]
+    model = build_model(design, seed=5)
+    with torch.no_grad():
+        model.tuples.table.weight.normal_(std=0.5, generator=torch.Generator().manual_seed(5))
+        model.tuples.bias.normal_(std=0.5, generator=torch.Generator().manual_seed(6))
+    path = tmp_path / "checkpoint.pt"
+    state = {
+        "model_state_dict": model.state_dict(),
+        "optimizer_state_dict": torch.optim.Adam(model.parameters()).state_dict(),
+        "config": generate(design).config,
+        "update": 1,
+        "env_steps": 128,
+        "reward_scale": {"mean": 0.0, "var": 1.0, "count": 1.0},
+    }
+    save_checkpoint(path, state, msgspec.json.encode(decode_design(design)).decode(), design_sha256(design))
+    onnx_bytes = export_bytes(design, "onnx", checkpoint=path)
+    assert max(onnx_parity(model.eval(), onnx_bytes, *random_inputs(PARITY_BOARDS, seed=3))) <= PARITY_TOLERANCE
+    assert max(onnx_parity(build_model(design, seed=5).eval(), onnx_bytes, *random_inputs(PARITY_BOARDS, seed=3))) > PARITY_TOLERANCE
+    assert {node.op_type for node in onnx.load_from_string(onnx_bytes).graph.node} >= {"Gather", "ReduceSum"}

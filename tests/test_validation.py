@@ -2,9 +2,10 @@
 
 import json
 
+import msgspec
 import pytest
 
-from model_studio.catalogue import SCHEMA_DIR
+from model_studio.catalogue import SCHEMA_DIR, load_catalogue
 from model_studio.validation import analyse, decode_design, validate_design
 
 
@@ -39,6 +40,19 @@ def test_memory_estimate_computed_by_hand():
     stored = 16 * d + 2 * transformer_floats + 16 * d + 5  # embedding, layers, layer norm, heads
     total_bytes = 4 * (result.paramCountExact * 4 + 512 * stored)
     assert result.estimatedMemory == -(-total_bytes // 2**20)
+
+
+def test_memory_breakdown_rounds_each_part_up_and_names_the_process_baseline():
+    result = validate_design(template("tuple-network"))
+    # 16,779,685 parameters of 4 floats of 4 bytes: 268,474,960 bytes, 256.04 MiB, so 257;
+    # 512 boards of 181 floats (ntuple 32 + 2*8 for its int64 indices, dense 2*64, heads 5): 0.35 MiB, so 1.
+    weight_bytes, activation_bytes = 16_779_685 * 16, 512 * (32 + 2 * 8 + 2 * 64 + 5) * 4
+    assert result.paramCountExact == 16_779_685
+    assert result.estimatedMemory == -(-(weight_bytes + activation_bytes) // 2**20) == 257
+    assert (result.memoryBreakdown.weightsAndOptimizer, result.memoryBreakdown.activations) == (257, 1)  # 1 MiB over the total
+    assert result.memoryBreakdown.runtimeBaseline == load_catalogue().doc.memory.runtime_baseline_mb == 340
+    unreadable = validate_design(b"{ nope")
+    assert (unreadable.estimatedMemory, msgspec.to_builtins(unreadable.memoryBreakdown)) == (0, {"weightsAndOptimizer": 0, "activations": 0, "runtimeBaseline": 340})
 
 
 def test_param_count_in_millions_mirrors_the_exact_count():

@@ -2,7 +2,7 @@
 
 Each case states by hand which errors (code, component) it must produce. The script checks the
 Python validator against that statement before writing anything, then records the validator's
-parameter count and memory estimate. Those numbers are held honest elsewhere: the compiled torch
+parameter count, memory estimate and its breakdown. Those numbers are held honest elsewhere: the compiled torch
 model must have exactly that many parameters (tests/test_codegen.py), and a few are computed by
 hand in tests/test_validation.py.
 """
@@ -13,6 +13,8 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+
+import msgspec
 
 from model_studio.validation import validate_design
 
@@ -72,8 +74,19 @@ def cases():
         [("in", "emb"), ("emb", "a"), ("emb", "b"), ("emb", "c"), ("a", "add"), ("b", "add"), ("c", "add"), ("add", "ln"), ("ln", "out")], d_model=8), []
     yield "valid-every-block", "Every block type in one design.", design(
         [("in", "board_input"), ("emb", "embedding"), ("c1", "grad_checkpoint"), ("t1", "transformer_layer"), ("r", "load_balance_router", {"top_k": 1, "lb_coef": 0.02}),
-         ("moe", "moe_layer", {"n_experts": 2}), ("add", "residual_add"), ("ln", "layer_norm"), ("fc", "dense", {"units": 64}), ("out", "action_output"), ("aux", "aux_loss_head")], \
-        [("in", "emb"), ("emb", "c1"), ("c1", "t1"), ("t1", "r"), ("r", "moe"), ("moe", "add"), ("t1", "add"), ("add", "ln"), ("ln", "fc"), ("fc", "out"), ("ln", "aux")], d_model=32), []
+         ("moe", "moe_layer", {"n_experts": 2}), ("add", "residual_add"), ("ln", "layer_norm"), ("fc", "dense", {"units": 64}), ("nt", "ntuple", {"n_tuples": 1, "units": 64}),
+         ("join", "residual_add"), ("out", "action_output"), ("aux", "aux_loss_head")], \
+        [("in", "emb"), ("emb", "c1"), ("c1", "t1"), ("t1", "r"), ("r", "moe"), ("moe", "add"), ("t1", "add"), ("add", "ln"), ("ln", "fc"), ("in", "nt"), ("fc", "join"), ("nt", "join"),
+         ("join", "out"), ("ln", "aux")], d_model=32), []
+    # ntuple, by hand: n_tuples * 16^4 * units + units, then action_output feat*(4 + 1) + 4 + 1 on feat = units.
+    # 2 tuples of 4 units: 2*65536*4 + 4 = 524,292, plus 4*5 + 5 = 25: 524,317 parameters.
+    yield "valid-ntuple", "A tuple network straight into the heads: 2 tuples (the top two rows) of 4 units, 524,317 parameters.", chain(
+        ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 2, "units": 4}), ("out", "action_output")), []
+    # All 17 tuples of 16 units: 17*65536*16 + 16 = 17,825,808; the embedding branch 16*8 + 16*8 = 256 and dense 128*16 + 16 = 2,064;
+    # the residual add none; action_output 16*5 + 5 = 85: 17,828,213 parameters.
+    yield "valid-ntuple-beside-dense", "All 17 tuples beside an embedding and dense branch, joined by a residual add: 17,828,213 parameters.", design(
+        [("in", "board_input"), ("nt", "ntuple", {"n_tuples": 17, "units": 16}), ("emb", "embedding"), ("fc", "dense", {"units": 16}), ("add", "residual_add"), ("out", "action_output")], \
+        [("in", "nt"), ("in", "emb"), ("emb", "fc"), ("nt", "add"), ("fc", "add"), ("add", "out")], d_model=8), []
     yield "valid-integral-float-prop", "An int prop written as 4.0 is the integer 4 (JSON has one number type).", head(("t1", "transformer_layer", {"n_heads": 4.0})), []
     yield "valid-integral-float-meta", "meta and schemaVersion written as 64.0 and 1.0 read as integers.", head(("t1", "transformer_layer")) | {"meta": {"d_model": 64.0, "n_heads": 4.0}, "schemaVersion": 1.0}, []
     yield "valid-hostile-name", "Names are data: quotes, newlines and code are fine.", design(
@@ -103,6 +116,8 @@ def cases():
     yield "prop-out-of-range-float", "A negative aux weight.", design(
         [("in", "board_input"), ("emb", "embedding"), ("out", "action_output"), ("aux", "aux_loss_head", {"weight": -1})], \
         [("in", "emb"), ("emb", "out"), ("emb", "aux")]), [("prop_out_of_range", "aux")]
+    yield "prop-out-of-range-ntuple", "There are 17 tuples, so n_tuples tops out at 17.", chain(
+        ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 18}), ("out", "action_output")), [("prop_out_of_range", "nt")]
     yield "prop-bad-choice", "swish is not an activation choice.", head(("fc", "dense", {"activation": "swish"}), d_model=8), [("prop_out_of_range", "fc")]
 
     # --- edges and graph ----------------------------------------------------------------------
@@ -136,6 +151,7 @@ def cases():
     # --- shapes ---------------------------------------------------------------------------------
     yield "incompatible-board-into-transformer", "A transformer needs tokens, not the raw board.", chain(("in", "board_input"), ("t", "transformer_layer"), ("out", "action_output")), [("incompatible_input", "t")]
     yield "incompatible-vector-into-transformer", "A transformer after a dense layer gets a vector.", head(("fc", "dense", {"units": 64}), ("t", "transformer_layer")), [("incompatible_input", "t")]
+    yield "incompatible-tokens-into-ntuple", "A tuple network reads the board, not tokens.", head(("nt", "ntuple")), [("incompatible_input", "nt")]
     yield "incompatible-board-into-output", "The heads need features, not the raw board.", chain(("in", "board_input"), ("out", "action_output")), [("incompatible_input", "out")]
     yield "width-mismatch", "Adding 64- and 32-wide vectors.", design(
         [("in", "board_input"), ("emb", "embedding"), ("a", "dense", {"units": 64}), ("b", "dense", {"units": 32}), ("add", "residual_add"), ("out", "action_output")], \
@@ -160,6 +176,8 @@ def cases():
     yield "width-limit-embedding", "d_model 2048 is wider than max_width.", head(("t", "transformer_layer"), d_model=2048), [("width_limit", "emb")]
     yield "width-limit-dense", "4096 units is wider than max_width.", head(("fc", "dense", {"units": 4096}), d_model=8), [("width_limit", "fc")]
     yield "layer-limit", "257 dense layers; the limit is 256.", head(*[(f"fc{i}", "dense", {"units": 8}) for i in range(257)], d_model=8), [("layer_limit", "fc256")]
+    yield "param-limit-ntuple", "All 17 tuples of 64 units: 17*65536*64 + 64 = 71,303,232 parameters in the tuple network alone pass 50M.", chain(
+        ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 17, "units": 64}), ("out", "action_output")), [("param_limit", None)]
     yield "param-limit", "Three wide transformer layers pass 50M parameters.", head(*[(f"t{i}", "transformer_layer", {"ff_mult": 8}) for i in range(3)], d_model=1024), [("param_limit", None)]
     yield "memory-limit", "95 attention-heavy layers need more than 16 GiB to train.", head(*[(f"t{i}", "transformer_layer", {"n_heads": 64, "ff_mult": 8}) for i in range(95)], d_model=128), [("memory_limit", None)]
 
@@ -191,6 +209,7 @@ def main() -> int:
                 "paramCount": result.paramCount,
                 "paramCountExact": result.paramCountExact,
                 "estimatedMemory": result.estimatedMemory,
+                "memoryBreakdown": msgspec.to_builtins(result.memoryBreakdown),
             },
         }
         (CASES / f"{name}.json").write_text(json.dumps(case, indent=1, ensure_ascii=False) + "\n")

@@ -37,6 +37,14 @@ def templates():
          block("hidden2", "dense", {"units": 256}), block("policy", "action_output")],
     )
     yield chain(
+        "tuple-network", "Tuple network",
+        "The classic 2048 tuple network: each row and column's pattern of 4 tiles looks up a learned 32-wide vector; "
+        "the 8 are summed, then one small ReLU layer. About 16.8M parameters, nearly all in the lookup tables.",
+        {"d_model": 64, "n_heads": 4},
+        [block("board", "board_input"), block("tuples", "ntuple", {"n_tuples": 8, "units": 32}),
+         block("hidden", "dense", {"units": 64, "activation": "relu"}), block("policy", "action_output")],
+    )
+    yield chain(
         "small-transformer", "Small transformer", "Two pre-norm transformer layers (d_model 64, 4 heads) over the 16 cells.",
         {"d_model": 64, "n_heads": 4},
         [block("board", "board_input"), block("embed", "embedding"), block("layer1", "transformer_layer"),

@@ -74,8 +74,11 @@ class DesignList(msgspec.Struct, forbid_unknown_fields=True):
 
 class TrainRequest(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
     """How long to train: after `max_env_steps` board moves or `max_minutes`, whichever comes
-    first; with neither, until stopped. `resume_from` continues another run of this design from its
-    checkpoint (its architecture must be unchanged)."""
+    first; with neither, until stopped. The learning rate anneals to 0 over that budget.
+    `resume_from` continues another run of this design from its checkpoint (its architecture must
+    be unchanged): with neither limit, for what is left of that run's budget, on the same learning
+    rate schedule (409 if it is spent); with a limit, for that much more, the schedule re-planned
+    over the extended total."""
 
     max_env_steps: Annotated[int, msgspec.Meta(ge=1, le=MAX_TRAIN_STEPS)] | None = None
     max_minutes: Annotated[float, msgspec.Meta(gt=0, le=MAX_TRAIN_MINUTES)] | None = None
@@ -95,9 +98,12 @@ class RunBudget(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RunStatus(msgspec.Struct, forbid_unknown_fields=True):
-    """A run as the store knows it. `progress` is the fraction of the budget spent (null without
-    a budget); `last_seq` is the `id` of its latest stored event; `summary` covers its latest
-    games (null until the run ends)."""
+    """A run as the store knows it. `budget` is what the run ends at and its learning rate anneals
+    over; for a resumed run, the total of the runs it continues (the first one's budget, extended
+    by each resume that gave one; see `TrainRequest`), counted from the first run's start, or from
+    the resume if the runs before had no budget. `progress` is the fraction of it spent (null
+    without a budget); `env_steps` and `elapsed_s` include the runs it continues; `last_seq` is the
+    `id` of its latest stored event; `summary` covers its latest games (null until the run ends)."""
 
     id: str
     design_id: str

@@ -60,6 +60,8 @@ class MemorySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     minibatch: int
     bytes_per_float: int
     floats_per_param: int
+    runtime_baseline_mb: int  # the training process before any model; reported beside the estimate
+    runtimeBaselineDoc: str
 
 
 class UnroutedSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

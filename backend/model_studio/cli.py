@@ -69,7 +69,11 @@ def format_report(name: str, result: ValidationResult) -> str:
         if error.hint:
             lines.append(f"    hint: {error.hint}")
     lines.append(f"  parameters: {result.paramCountExact:,} ({result.paramCount:.3f} M)")
-    lines.append(f"  estimated training memory: {result.estimatedMemory} MiB")
+    parts = result.memoryBreakdown
+    lines.append(
+        f"  estimated training memory: {result.estimatedMemory} MiB (weights and optimizer {parts.weightsAndOptimizer}, "
+        f"activations {parts.activations}, each rounded up), plus about {parts.runtimeBaseline} MiB for the training process itself"
+    )
     return "\n".join(lines)
 
 
@@ -250,10 +254,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_line(event, budget, first_step: int) -> str:
+def _progress_line(event, schedule) -> str:
     """One line for the live progress bar: a bar when there is a budget, the latest games' mean
-    score, env-steps/s and the time left. `first_step`: env steps of the checkpoint resumed from."""
-    progress = budget.progress(event.env_steps - first_step, event.elapsed_s)
+    score, env-steps/s and the time left. `schedule`: the run's `training.manager.Schedule` (for a
+    resumed run, what is left of the checkpoint's or the extended budget)."""
+    progress = schedule.progress(event.env_steps, event.elapsed_s)
     bar = ""
     if progress is not None:
         filled = round(PROGRESS_BAR_WIDTH * progress)
@@ -261,7 +266,7 @@ def _progress_line(event, budget, first_step: int) -> str:
     score = "-" if event.episodes.mean_score is None else f"{event.episodes.mean_score:,.0f}"
     eta = ""
     if progress:
-        left = event.elapsed_s * (1 - progress) / progress
+        left = (event.elapsed_s - schedule.start_elapsed_s) * (1 - progress) / progress
         eta = f" | ETA {int(left // 60)}:{int(left % 60):02d}"
     return f"{bar}update {event.update} | {event.env_steps:,} steps | {event.env_steps_per_s:,.0f} steps/s | score {score}{eta}"
 
@@ -271,15 +276,16 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from model_studio.codegen import InvalidDesignError
     from model_studio.contracts import TrainingDone
-    from model_studio.training import Budget, CheckpointError, PPOConfig, TrainingManager, format_summary, load_checkpoint
+    from model_studio.training import Budget, CheckpointError, PPOConfig, TrainingManager, format_summary
+    from model_studio.training.manager import BudgetSpentError, Schedule, read_resume_schedule
 
     document = _design_or_report(args.design)
     if document is None:
         return 2
     budget = Budget(max_env_steps=args.steps, max_minutes=args.minutes)
     try:
-        first_step = load_checkpoint(args.resume)["env_steps"] if args.resume else 0
-    except CheckpointError as exc:
+        schedule = read_resume_schedule(args.resume, budget) if args.resume else Schedule(budget)
+    except (CheckpointError, BudgetSpentError) as exc:
         print(f"cannot resume: {exc}", file=sys.stderr)
         return 2
     finished, result = threading.Event(), []
@@ -289,14 +295,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             result.append(event)
             finished.set()
         else:
-            print(f"\r{_progress_line(event, budget, first_step)}\x1b[K", end="", file=sys.stderr, flush=True)
+            print(f"\r{_progress_line(event, schedule)}\x1b[K", end="", file=sys.stderr, flush=True)
 
     manager = TrainingManager(args.out, on_event)
     try:
         run_id = manager.start(document, config=PPOConfig(seed=args.seed), budget=budget, resume_from=args.resume)
     except InvalidDesignError:
         return _report_invalid(args.design, "trained", document)
-    except CheckpointError as exc:
+    except (CheckpointError, BudgetSpentError) as exc:
         print(f"cannot resume: {exc}", file=sys.stderr)
         return 2
     print(f"run {run_id}: training {args.design}; Ctrl-C stops it and keeps a checkpoint", file=sys.stderr)
@@ -317,7 +323,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from model_studio.training import CheckpointError, format_summary, load_checkpoint, model_from_checkpoint, play_games
-    from model_studio.training.ppo import set_torch_threads
+    from model_studio.training.threads import set_torch_threads
 
     try:
         checkpoint = load_checkpoint(args.checkpoint)
@@ -391,11 +397,17 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a design with PPO; a live progress line, then a summary")
     train.add_argument("design", metavar="FILE", help="design JSON file ('-' reads stdin)")
     budget = train.add_mutually_exclusive_group()
-    budget.add_argument("--steps", type=positive_int, metavar="N", help="stop after N env steps (board moves)")
-    budget.add_argument("--minutes", type=positive_float, metavar="M", help="stop after M minutes (default: run until Ctrl-C)")
+    budget.add_argument("--steps", type=positive_int, metavar="N", help="stop after N env steps (board moves); with --resume, N more")
+    budget.add_argument(
+        "--minutes", type=positive_float, metavar="M", help="stop after M minutes (default: run until Ctrl-C); with --resume, M more"
+    )
     train.add_argument("--out", default=".data", metavar="DIR", help="data directory: generated/ and runs/<id>/checkpoint.pt (default: .data)")
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, games and sampling (default: 0)")
-    train.add_argument("--resume", metavar="CKPT", help="continue from this checkpoint (same design only)")
+    train.add_argument(
+        "--resume",
+        metavar="CKPT",
+        help="continue from this checkpoint (same design only): without --steps/--minutes, for what is left of its budget",
+    )
     train.set_defaults(handler=cmd_train)
 
     eval_ = commands.add_parser("eval", help="play games with a checkpoint's policy and print the scores")

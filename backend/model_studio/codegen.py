@@ -53,7 +53,7 @@ CONTRACT_HEADING = "Forward contract"  # where the runtime docstring turns from 
 
 # Blocks that only wire tensors together: they own no module.
 WIRING_BLOCKS = frozenset({"board_input", "load_balance_router", "grad_checkpoint", "residual_add"})
-MODULE_BLOCKS = frozenset({"embedding", "transformer_layer", "moe_layer", "dense", "layer_norm", "aux_loss_head", "action_output"})
+MODULE_BLOCKS = frozenset({"embedding", "ntuple", "transformer_layer", "moe_layer", "dense", "layer_norm", "aux_loss_head", "action_output"})
 
 DesignInput = ModelArchitecture | bytes | str | dict[str, Any]
 
@@ -156,6 +156,8 @@ def _module_expression(kind: str, props: dict[str, Any], shape_in: Shape, routin
     match kind:
         case "embedding":
             return f"TileEmbedding(d_model={_literal(props['d_model'])}, positional={_literal(props['positional'])})"
+        case "ntuple":
+            return f"NTupleNetwork(n_tuples={_literal(props['n_tuples'])}, units={_literal(props['units'])})"
         case "transformer_layer":
             return f"TransformerLayer(width={_literal(shape_in.width)}, n_heads={_literal(props['n_heads'])}, ff_mult={_literal(props['ff_mult'])})"
         case "moe_layer":

@@ -81,14 +81,50 @@ class DesignError(msgspec.Struct, forbid_unknown_fields=True):
     hint: str | None = None
 
 
+class MemoryBreakdown(msgspec.Struct, forbid_unknown_fields=True):
+    """What training memory is made of, in MiB. `weightsAndOptimizer` and `activations` are the two
+    parts of `estimatedMemory`, each rounded up on its own as the total is, so they add up to it or
+    to 1 MiB more; `runtimeBaseline` is the training process itself, on top of the estimate."""
+
+    weightsAndOptimizer: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="The weights, their gradients and Adam's two moments: bytes_per_float * P * floats_per_param / 2^20, rounded up.",
+        ),
+    ]
+    activations: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="One PPO minibatch's activations kept for the backward pass: bytes_per_float * minibatch * (stored + recompute_peak) / 2^20, rounded up.",
+        ),
+    ]
+    runtimeBaseline: Annotated[
+        int,
+        msgspec.Meta(
+            ge=0,
+            description="The catalogue's memory.runtime_baseline_mb: a torch training process's resident memory before any model (interpreter, torch, the env). The same for every design.",
+        ),
+    ]
+
+
 class ValidationResult(msgspec.Struct, forbid_unknown_fields=True):
     """`paramCount` is in millions, as in the seed; `paramCountExact` is the integer count that
-    equals `sum(p.numel())` of the compiled model. `estimatedMemory` is training memory in MiB."""
+    equals `sum(p.numel())` of the compiled model.
+
+    `estimatedMemory` is the training memory the design adds, in MiB, rounded up: its weights,
+    their gradients and Adam's two moments, and the activations of one PPO minibatch (see the
+    catalogue's `memory`). It leaves out the training process itself (about
+    `memoryBreakdown.runtimeBaseline` MiB of interpreter, torch and env), the rollout buffer and
+    the allocator's caching, so a process training it holds more. `memoryBreakdown` splits it into
+    its parts and gives that baseline. A document that cannot be read has 0 parameters and memory."""
 
     valid: bool
     paramCount: float
     paramCountExact: int
     estimatedMemory: int
+    memoryBreakdown: MemoryBreakdown
     errors: list[DesignError]
 
 
@@ -114,6 +150,7 @@ class ExpectedResult(msgspec.Struct, forbid_unknown_fields=True):
     paramCount: float
     paramCountExact: int
     estimatedMemory: int
+    memoryBreakdown: MemoryBreakdown
 
 
 class ConformanceCase(msgspec.Struct, forbid_unknown_fields=True):
@@ -172,7 +209,8 @@ class MoEStats(msgspec.Struct, forbid_unknown_fields=True):
 
 class TrainingUpdate(msgspec.Struct, forbid_unknown_fields=True, tag_field="type", tag="training_update"):
     """Sent after every PPO update (one rollout plus its optimisation epochs). `env_steps` counts
-    board moves since the run began (resumed runs included); `env_steps_per_s` is this update's rate."""
+    board moves since the run began and `elapsed_s` its training seconds (both including the runs
+    it was resumed from); `env_steps_per_s` is this update's rate."""
 
     run_id: Identifier
     update: Annotated[int, msgspec.Meta(ge=1)]

@@ -25,7 +25,7 @@ from model_studio.runner import EventSink, Runner, RunRequest
 from model_studio.store import INTERRUPTED_MESSAGE, MetricRow, RunRow, Store, utc_now
 from model_studio.training import Budget, TrainingBusyError
 from model_studio.training.evaluate import summary_of_updates
-from model_studio.training.manager import new_run_id
+from model_studio.training.manager import Schedule, new_run_id, read_resume_schedule
 
 FLUSH_INTERVAL_S = 0.2  # the most a live event waits before it is stored and sent
 FLUSH_MAX_EVENTS = 256  # a fuller buffer is written at once
@@ -116,18 +116,19 @@ class RunHub:
             active = await self.store.active_runs()
             if active:
                 raise RunConflict(active[0].id)
-            resume_path, start_steps = await self._resume_point(request)
+            budget = Budget(max_env_steps=request.max_env_steps, max_minutes=request.max_minutes)
+            resume_path, start_steps, schedule = await self._resume_point(request, budget)
             config = {
                 "max_env_steps": request.max_env_steps,
                 "max_minutes": request.max_minutes,
                 "seed": request.seed,
                 "resume_from": request.resume_from,
                 "start_env_steps": start_steps,
+                "schedule": schedule.to_dict(),  # what progress is measured against (`run_routes.run_status`)
             }
             run = await self.store.create_run(new_run_id(), design_id, design_version, design_sha256, design_json, msgspec.json.encode(config).decode())
             self._next_seq[run.id] = 1
             self._awaiting_done.add(run.id)
-            budget = Budget(max_env_steps=request.max_env_steps, max_minutes=request.max_minutes)
             try:
                 await anyio.to_thread.run_sync(self.runner.start, RunRequest(run.id, design_json, request.seed, budget, resume_path))
             except BaseException as exc:
@@ -151,13 +152,19 @@ class RunHub:
             await self.store.delete_design(design_id, expected_version)
             return None
 
-    async def _resume_point(self, request: TrainRequest) -> tuple[Path | None, int]:
+    async def _resume_point(self, request: TrainRequest, budget: Budget) -> tuple[Path | None, int, Schedule]:
+        """The checkpoint to resume from, the source run's env steps, and the new run's schedule
+        (`training.manager.resume_schedule`: what is left of the checkpoint's budget, or that
+        budget extended by `budget`). Raises ValueError (`BudgetSpentError` among them) and
+        `CheckpointError` for a run that cannot be resumed this way."""
         if request.resume_from is None:
-            return None, 0
+            return None, 0, Schedule(budget)
         source = await self.store.get_run(request.resume_from)
         if source is None or not source.checkpoint or not Path(source.checkpoint).is_file():
             raise ValueError(f"run {request.resume_from} has no checkpoint to resume from")
-        return Path(source.checkpoint), source.env_steps
+        path = Path(source.checkpoint)
+        schedule = await anyio.to_thread.run_sync(read_resume_schedule, path, budget)
+        return path, source.env_steps, schedule
 
     def stop(self, run_id: str) -> bool:
         return self.runner.stop(run_id)

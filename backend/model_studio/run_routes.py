@@ -18,14 +18,19 @@ from model_studio.services import path_id, services
 from model_studio.sse import event_stream
 from model_studio.store import ACTIVE_STATUSES, DesignNotFound, RunRow
 from model_studio.training import Budget, CheckpointError
+from model_studio.training.manager import Schedule
 
 MAX_EVENT_ID = 2**53  # what a JavaScript client can hold exactly
 
 
 def run_status(run: RunRow) -> RunStatus:
     config = msgspec.json.decode(run.config)
-    budget = Budget(max_env_steps=config.get("max_env_steps"), max_minutes=config.get("max_minutes"))
-    progress = budget.progress(run.env_steps - config.get("start_env_steps", 0), run.elapsed_s)
+    if "schedule" in config:  # the run's budget as resuming made it; counters are the whole run's
+        schedule = Schedule.from_dict(config["schedule"])
+        budget, progress = schedule.budget, schedule.progress(run.env_steps, run.elapsed_s)
+    else:  # a row stored before runs recorded their schedule
+        budget = Budget(max_env_steps=config.get("max_env_steps"), max_minutes=config.get("max_minutes"))
+        progress = budget.progress(run.env_steps - config.get("start_env_steps", 0), run.elapsed_s)
     if run.status == "completed":
         progress = 1.0 if progress is not None else None
     return RunStatus(

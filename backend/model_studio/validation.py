@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 from model_studio.catalogue import LAYER_TYPES, Catalogue, Limits, PropSpec, load_catalogue
-from model_studio.contracts import DesignError, ModelArchitecture, ValidationResult
+from model_studio.contracts import DesignError, MemoryBreakdown, ModelArchitecture, ValidationResult
 
 MIB = 1 << 20
 ROUTER, MOE, CHECKPOINT = "load_balance_router", "moe_layer", "grad_checkpoint"
@@ -59,6 +59,10 @@ class DesignAnalysis:
     checkpointed: set[str] = field(default_factory=set)
     param_total: int = 0
     memory_mb: int = 0
+    # memory_mb in parts, each rounded up on its own, and the training process beside it.
+    weights_mb: int = 0  # the weights, their gradients and Adam's two moments
+    activations_mb: int = 0  # one minibatch's activations kept for the backward pass
+    runtime_baseline_mb: int = 0  # the training process before any model
 
     def error(self, code: str, message: str, component: str | None = None, hint: str | None = None) -> None:
         self.errors.append(DesignError(code=code, message=message, component=component, hint=hint))
@@ -69,6 +73,7 @@ class DesignAnalysis:
             paramCount=self.param_total / 1_000_000,
             paramCountExact=self.param_total,
             estimatedMemory=self.memory_mb,
+            memoryBreakdown=MemoryBreakdown(weightsAndOptimizer=self.weights_mb, activations=self.activations_mb, runtimeBaseline=self.runtime_baseline_mb),
             errors=self.errors,
         )
 
@@ -127,7 +132,9 @@ def validate_design(document: bytes | str | Any, catalogue: Catalogue | None = N
     try:
         design = document if isinstance(document, ModelArchitecture) else decode_design(document)
     except DesignDecodeError as exc:
-        return ValidationResult(valid=False, paramCount=0.0, paramCountExact=0, estimatedMemory=0, errors=[exc.error])
+        baseline = (catalogue or load_catalogue()).doc.memory.runtime_baseline_mb
+        breakdown = MemoryBreakdown(weightsAndOptimizer=0, activations=0, runtimeBaseline=baseline)
+        return ValidationResult(valid=False, paramCount=0.0, paramCountExact=0, estimatedMemory=0, memoryBreakdown=breakdown, errors=[exc.error])
     return analyse(design, catalogue).result()
 
 
@@ -440,8 +447,13 @@ def _check_limits(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
     analysis.param_total = sum(analysis.params.values())
     stored = sum(count for cid, count in analysis.activations.items() if cid not in analysis.checkpointed)
     recompute_peak = max((analysis.activations.get(cid, 0) for cid in analysis.checkpointed), default=0)
-    total_bytes = memory.bytes_per_float * (analysis.param_total * memory.floats_per_param + memory.minibatch * (stored + recompute_peak))
-    analysis.memory_mb = -(-total_bytes // MIB)
+    weight_bytes = memory.bytes_per_float * analysis.param_total * memory.floats_per_param
+    activation_bytes = memory.bytes_per_float * memory.minibatch * (stored + recompute_peak)
+    analysis.memory_mb = -(-(weight_bytes + activation_bytes) // MIB)
+    # The parts, each rounded up on its own like the total: they add up to it or to 1 MiB more.
+    analysis.weights_mb = -(-weight_bytes // MIB)
+    analysis.activations_mb = -(-activation_bytes // MIB)
+    analysis.runtime_baseline_mb = memory.runtime_baseline_mb
     if analysis.param_total > limits.max_params:
         analysis.error("param_limit", f"The model has {analysis.param_total:,} parameters; the limit is {limits.max_params:,}.", None, "Use fewer or narrower layers.")
     if analysis.memory_mb > limits.max_memory_mb:

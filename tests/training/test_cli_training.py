@@ -74,3 +74,19 @@ def test_eval_of_a_checkpoint_that_no_longer_fits_is_a_message_not_a_traceback(t
     invalid = _checkpoint(tmp_path / "invalid.pt", json.dumps(design), {})
     assert main(["eval", invalid, "--games", "1"]) == 2
     assert "no longer validates" in capsys.readouterr().err
+
+
+def test_train_resume_of_a_spent_budget_asks_for_a_budget(tmp_path, capsys):
+    """`train --resume` without --steps/--minutes trains what is left of the checkpoint's budget
+    (`training.manager`, "Resuming"); a completed run has none left, so it says so and exits 2."""
+    from model_studio.codegen import design_sha256
+    from model_studio.training.checkpoint import save_checkpoint
+    from model_studio.training.manager import Budget, Schedule
+
+    design = json.loads(TEMPLATE.read_text())
+    keys = {"model_state_dict": {}, "optimizer_state_dict": {}, "config": {}, "update": 1, "env_steps": 16384, "reward_scale": {}}
+    spent = {**keys, "elapsed_s": 2.0, "budget": Schedule(Budget(max_env_steps=1)).to_dict()}
+    path = save_checkpoint(tmp_path / "spent.pt", spent, json.dumps(design), design_sha256(design))
+    assert main(["train", str(TEMPLATE), "--resume", str(path), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume: the checkpoint's budget is spent" in err and "Traceback" not in err

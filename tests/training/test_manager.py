@@ -18,7 +18,7 @@ from model_studio.contracts import TrainingDone, TrainingUpdate
 from model_studio.schema_files import load_schema
 from model_studio.training import Budget, CheckpointMismatchError, PPOConfig, TrainingBusyError, TrainingManager, load_checkpoint
 from model_studio.training.checkpoint import save_checkpoint
-from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, RunSpec, run_training
+from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, BudgetSpentError, RunSpec, run_training
 from model_studio.training.ppo import PPOTrainer
 
 TINY = PPOConfig(num_envs=8, num_steps=16, minibatch_size=64, update_epochs=1, torch_threads=1)
@@ -105,8 +105,12 @@ def test_killed_child_fails_cleanly_then_resume_continues_and_stop_is_prompt(man
     assert died.updates >= 1 and died.checkpoint is None  # killed before its first checkpoint
     SCHEMAS[TrainingDone].validate(msgspec.to_builtins(died))
 
-    # The manager is still usable: resume the first run under its own id; numbering continues.
-    manager.start(design, config=TINY, run_id=first, resume_from=tmp_path / "runs" / first / "checkpoint.pt")
+    # The manager is still usable: resume the first (completed) run under its own id, with more
+    # budget (without, its spent budget is refused); numbering continues.
+    resume = {"config": TINY, "run_id": first, "resume_from": tmp_path / "runs" / first / "checkpoint.pt"}
+    with pytest.raises(BudgetSpentError, match="budget is spent"):
+        manager.start(design, **resume)
+    manager.start(design, budget=Budget(max_env_steps=1000 * TINY.batch_size), **resume)
     recorder.wait_for(lambda e: e.run_id == first and isinstance(e, TrainingUpdate) and e.update == 4)
     asked = time.monotonic()
     assert manager.stop(first)

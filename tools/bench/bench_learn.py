@@ -1,76 +1,288 @@
 """Learning benchmark: train a template for 10 minutes of wall clock through the real
-TrainingManager (a child process, the default PPOConfig), then play 200 evaluation games with the
-stochastic policy and print the mean score and reach rates next to the anchors and the goal.
+TrainingManager (a child process, the default PPOConfig), once per seed, then play 200 evaluation
+games per seed with the stochastic policy; report each seed and the mean over seeds with a 95%
+confidence interval, next to the anchors and the goal.
 
-Run: `just bench-learn`, or `.venv/bin/python tools/bench/bench_learn.py [--minutes M]
-[--design tiny-dense] [--set gamma=0.99 --set num_envs=512 ...]` (--set overrides PPOConfig fields,
-for tuning). Other work on the machine slows training and so lowers the score: note the load.
+Run: `just bench-learn`, or `.venv/bin/python tools/bench/bench_learn.py [--design NAME ...]
+[--seeds 3] [--seed-base 0] [--minutes 10] [--games 200] [--purpose report|tune] [--peer [transformer|mlp]]
+[--set gamma=0.99 --set num_envs=512 ...] [--out PATH]`. `--design` may be given several times or as
+a comma list; `--set` overrides PPOConfig fields (values are Python literals). The runs take
+(designs + peer) x seeds x minutes, one after another, each alone: 30 minutes with the defaults.
+Other work on the machine slows training and so lowers the score: the load average at the start
+and end of each seed is recorded.
+
+Seeds: seed k trains with PPOConfig.seed = seed-base + k (the env's spawns, the action sampling,
+the minibatch order and the initial weights), so seeds differ in everything random.
+
+Statistics: the interval is a two-sided 95% Student t interval over the N per-seed figures (mean
+score, reach rates, ...), each the mean over that seed's games: mean +- t(0.975, N-1) * sd / sqrt(N).
+It describes how much the result moves between training seeds, the dominant noise (with equal
+games per seed the pooled figure over all games is the same mean). N = 1 gives no interval. The
+t interval knows nothing of the [0, 1] range of a reach rate: with few seeds it can cross 0 or 1.
+
+Evaluation seeds: `--purpose report` (the default, for figures the README quotes) plays every
+seed's games with play_games(seed=12345), whose boards are seeded from [12345, batch]; `--purpose
+tune` (for comparing settings) plays them with seed 67890 instead. The two sets are disjoint, so
+settings are never tuned on the games the README reports. The SB3 peer plays game i from
+env.reset(seed=S + i) with the same S (12345 or 67890), also disjoint for up to 55,545 games.
+
+Results: a JSON file per design, tools/bench/results/learn-<design>.json for report runs (the files
+the README quotes; rewritten after every seed, "complete": false until the last), and
+tools/bench/results/tune/learn-<design>-<UTC time>.json for tune runs: one file per run, so a
+sweep keeps every setting's result, and git-ignored (tools/bench/results/tune/.gitignore), so
+exploratory runs never pass for reported ones. `--out` overrides (with several designs it must
+contain "{design}").
+
+Goals: small-transformer and moe-router: mean >= 10,000 and 1024 in >= 40% of games; the best
+template (tiny-dense, the default design): mean >= 30,000 and 2048 in >= 60%. Each is judged on the
+mean over seeds, and the interval's lower bound is reported next to it.
 
 Anchors, recorded on this 2-core machine by peers (not measured here):
   random legal moves: mean 1,096, 256 in 7.7% of games, 1024 never;
   sb3-contrib MaskablePPO, 2x64 MLP, 10 minutes (2.9 M steps): mean 4,190-4,386, 512 in 32%, 1024 in 2.5%.
-Goal: mean >= 8,000 and 1024 in >= 25% of games.
+`--peer` trains sb3-contrib MaskablePPO (tools/bench/sb3_peer.py, default: the small transformer;
+`--peer mlp`: SB3's 2x64 MLP) on gymnasium-2048 for the same minutes and seeds, in its own venv
+(tools/bench/peers.py installs it once), and evaluates it on --games games: same-run figures.
 """
 
 from __future__ import annotations
 
-import argparse
 import ast
 import dataclasses
+import datetime
+import hashlib
 import json
 import os
 import sys
 import tempfile
-import threading
+import time
 from pathlib import Path
 
-from model_studio.contracts import TrainingDone, TrainingEvent
-from model_studio.training import Budget, PPOConfig, TrainingManager, format_summary, load_checkpoint, model_from_checkpoint, play_games
-from model_studio.training.ppo import set_torch_threads
+import msgspec
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "schema" / "templates"
+import common
+import peers
+import stats
+from model_studio.codegen import design_sha256
+from model_studio.contracts import REACH_TILES, TrainingDone, TrainingEvent
+from model_studio.training import Budget, PPOConfig, TrainingManager, format_summary, load_checkpoint, model_from_checkpoint, play_games
+from model_studio.training.threads import AdaptiveThreads, set_torch_threads
+
+TEMPLATES = common.REPO / "schema" / "templates"
 DEFAULT_DESIGN = "tiny-dense"  # the best template in a 10-minute CPU budget (see the report in the README)
 MINUTES = 10.0
+SEEDS = 3
 EVAL_GAMES = 200
-EVAL_SEED = 12345  # evaluation games differ from the training games
+EVAL_SEEDS = {"report": 12345, "tune": 67890}  # evaluation games differ from the training games, and tune from report
+MAX_GAMES = EVAL_SEEDS["tune"] - EVAL_SEEDS["report"]  # the peer's per-game seeds of the two sets stay disjoint
+TUNE_DIR = common.RESULTS / "tune"
 PRINT_EVERY_S = 30.0
-GOAL_MEAN = 8000.0
-GOAL_1024 = 0.25
+PEER_SCRIPT = Path(__file__).resolve().parent / "sb3_peer.py"
+PEER_EVAL_MARGIN_S = 1800.0  # on top of the training minutes: start-up and the evaluation games
 
 
-def overrides(pairs: list[str]) -> dict:
+@dataclasses.dataclass(frozen=True)
+class Goal:
+    applies_to: str
+    mean_score: float
+    tile: str
+    rate: float
+
+    def text(self) -> str:
+        return f"mean >= {self.mean_score:,.0f} and {self.tile} in >= {self.rate:.0%} of games"
+
+    def meets(self, mean_score: float | None, rate: float | None) -> bool | None:
+        if mean_score is None or rate is None:
+            return None
+        return mean_score >= self.mean_score and rate >= self.rate
+
+
+GOALS = {
+    DEFAULT_DESIGN: Goal("the best template (the default design)", 30000.0, "2048", 0.60),
+    "small-transformer": Goal("small-transformer and moe-router", 10000.0, "1024", 0.40),
+    "moe-router": Goal("small-transformer and moe-router", 10000.0, "1024", 0.40),
+}
+ANCHORS = {
+    "note": "recorded earlier on this 2-core machine, not measured in this run",
+    "random_legal_moves": {"mean_score": 1096, "reach": {"256": 0.077, "1024": 0.0}},
+    "sb3_maskableppo_mlp_2x64_10min": {"mean_score": [4190, 4386], "env_steps": 2.9e6, "reach": {"512": 0.32, "1024": 0.025}},
+}
+METRICS = ("mean_score", "max_score", "mean_length") + tuple(f"reach_{tile}" for tile in REACH_TILES)
+
+
+# ---- arguments ----
+
+
+def overrides(pairs: list[str], parser: common.Parser) -> dict:
     """`name=value` pairs for PPOConfig fields; values are Python literals."""
     fields = {field.name for field in dataclasses.fields(PPOConfig)}
     values = {}
     for pair in pairs:
-        name, _, text = pair.partition("=")
+        name, equals, text = pair.partition("=")
+        if not equals:
+            parser.error(f"--set {pair!r}: expected FIELD=VALUE")
         if name not in fields:
-            sys.exit(f"unknown PPOConfig field {name!r}")
-        values[name] = ast.literal_eval(text)
+            parser.error(f"--set: unknown PPOConfig field {name!r}")
+        if name == "seed":
+            parser.error("--set seed: use --seed-base (each seed is a run of its own)")
+        try:
+            values[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            parser.error(f"--set {name}={text}: not a Python literal (strings need quotes)")
     return values
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--design", default=DEFAULT_DESIGN, help="template name in schema/templates")
-    parser.add_argument("--minutes", type=float, default=MINUTES)
-    parser.add_argument("--games", type=int, default=EVAL_GAMES)
+def parse_args(argv: list[str] | None = None):
+    parser = common.Parser(prog="bench_learn.py", description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--design", action="append", default=None, help="template name in schema/templates (repeat or comma list)")
+    parser.add_argument("--seeds", type=int, default=SEEDS, help="training seeds, each a run of its own")
+    parser.add_argument("--seed-base", type=int, default=0, help="the first seed (PPOConfig.seed)")
+    parser.add_argument("--minutes", type=float, default=MINUTES, help="wall-clock budget of each run")
+    parser.add_argument("--games", type=int, default=EVAL_GAMES, help="evaluation games per seed")
+    parser.add_argument("--purpose", choices=sorted(EVAL_SEEDS), default="report", help="report: the README's evaluation seeds; tune: a disjoint set")
+    parser.add_argument("--peer", nargs="?", const="transformer", choices=("transformer", "mlp"), default=None,
+                        help="also train and evaluate the SB3 MaskablePPO peer (default policy: transformer)")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override a PPOConfig field")
-    args = parser.parse_args()
-    config = PPOConfig(**overrides(args.set))
-    design = json.loads((TEMPLATES / f"{args.design}.json").read_text())
-    print(f"{args.design}, {args.minutes:g} min, load average {os.getloadavg()[0]:.1f} at start")
-    print(f"config: {config}")
+    parser.add_argument("--out", default=None, help='result file (with several designs: a path containing "{design}")')
+    args = parser.parse_args(argv)
 
-    finished = threading.Event()
-    result: list[TrainingDone] = []
+    names = [name.strip() for item in (args.design or [DEFAULT_DESIGN]) for name in item.split(",") if name.strip()]
+    known = sorted(path.stem for path in TEMPLATES.glob("*.json"))
+    for name in names:
+        if name not in known:
+            parser.error(f"unknown design {name!r} (templates: {', '.join(known)})")
+    if not names:
+        parser.error("--design: no design named")
+    if len(set(names)) != len(names):
+        parser.error("--design: a design is named twice")
+    args.designs = names
+    if args.seeds < 1:
+        parser.error("--seeds must be at least 1")
+    if args.seed_base < 0:
+        parser.error("--seed-base must be at least 0")
+    if not args.minutes > 0:
+        parser.error("--minutes must be more than 0")
+    if not 1 <= args.games <= MAX_GAMES:
+        parser.error(f"--games must be between 1 and {MAX_GAMES:,}")
+    if args.out is not None and len(names) > 1 and "{design}" not in args.out:
+        parser.error('--out with several designs must contain "{design}"')
+    args.overrides = overrides(args.set, parser)
+    try:
+        args.config = PPOConfig(**args.overrides)
+    except (TypeError, ValueError) as exc:
+        parser.error(f"--set: {exc}")
+    args.eval_seed = EVAL_SEEDS[args.purpose]
+    args.seed_list = list(range(args.seed_base, args.seed_base + args.seeds))
+    # torch_threads 0 adapts (all cores while the machine is otherwise idle); the peer gets that many.
+    args.threads = args.config.torch_threads or AdaptiveThreads().most
+    return args
+
+
+def out_path(args, name: str, started: datetime.datetime) -> Path:
+    if args.out is not None:
+        return Path(args.out.replace("{design}", name))
+    if args.purpose == "tune":
+        return TUNE_DIR / f"learn-{name}-{started.strftime('%Y%m%d-%H%M%S')}.json"
+    return common.RESULTS / f"learn-{name}.json"
+
+
+# ---- statistics ----
+
+
+def flat(summary: dict) -> dict:
+    """One seed's evaluation summary as flat metrics: mean_score, ..., reach_256, ..."""
+    values = {key: summary[key] for key in ("mean_score", "max_score", "mean_length")}
+    values.update({f"reach_{tile}": summary["reach"].get(str(tile)) for tile in REACH_TILES})
+    return values
+
+
+def aggregate(runs: list[dict], extra: tuple[str, ...] = ("env_steps", "env_steps_per_s")) -> dict:
+    """Per metric: the mean over the seeds' figures with its 95% Student t interval; and the
+    figures pooled over every game of every seed."""
+    result = {"over": f"the {len(runs)} per-seed figures, each the mean over that seed's games",
+              "interval": "two-sided 95% Student t, t(0.975, n-1) * sd / sqrt(n), none for n = 1"}
+    for metric in METRICS + extra:
+        values = [run[metric] if metric in run else flat(run["eval"])[metric] for run in runs]
+        values = [value for value in values if value is not None]
+        if values:
+            result[metric] = stats.mean_interval(values)
+    games = sum(run["eval"]["games"] for run in runs)
+    result["pooled"] = {
+        "about": "every game of every seed as one sample (the same means when seeds play equal games)",
+        "games": games,
+        "mean_score": sum(run["eval"]["mean_score"] * run["eval"]["games"] for run in runs) / games,
+        "max_score": max(run["eval"]["max_score"] for run in runs),
+        "reach": {str(tile): sum(run["eval"]["reach"][str(tile)] * run["eval"]["games"] for run in runs) / games for tile in REACH_TILES},
+    }
+    return result
+
+
+def verdict(goal: Goal, aggregate_: dict) -> dict:
+    score, rate = aggregate_.get("mean_score", {}), aggregate_.get(f"reach_{goal.tile}", {})
+    return {
+        "applies_to": goal.applies_to,
+        "goal": goal.text(),
+        "mean_score": goal.mean_score,
+        "reach": {goal.tile: goal.rate},
+        "meets_mean_over_seeds": goal.meets(score.get("mean"), rate.get("mean")),
+        "meets_interval_low": goal.meets(score.get("low"), rate.get("low")),
+    }
+
+
+# ---- printing ----
+
+
+def cell(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if metric.startswith("reach_"):
+        return f"{value:.1%}"
+    if metric == "env_steps":
+        return f"{value / 1e6:.2f} M"
+    return f"{value:,.0f}"
+
+
+def table(runs: list[dict], agg: dict, seeds: list[int]) -> str:
+    n = len(runs)
+    header = f"  {'':<16}" + "".join(f"{'seed ' + str(seed):>11}" for seed in seeds[:n]) + f"{'mean':>11}"
+    header += f"   95% interval (Student t, n={n})" if n > 1 else "   (one seed: no interval)"
+    lines = [header]
+    for metric in ("mean_score", "reach_256", "reach_512", "reach_1024", "reach_2048", "reach_4096", "max_score", "mean_length", "env_steps", "env_steps_per_s"):
+        if metric not in agg:
+            continue
+        values = [run[metric] if metric in run else flat(run["eval"])[metric] for run in runs]
+        label = metric.replace("reach_", "reached ").replace("_", " ")
+        row = f"  {label:<16}" + "".join(f"{cell(metric, value):>11}" for value in values) + f"{cell(metric, agg[metric]['mean']):>11}"
+        if agg[metric]["low"] is not None:
+            row += f"   {cell(metric, agg[metric]['low'])} to {cell(metric, agg[metric]['high'])}"
+        lines.append(row)
+    pooled = agg["pooled"]
+    lines.append(f"  pooled over all {pooled['games']:,} games: mean {pooled['mean_score']:,.0f}, max {pooled['max_score']:,}, "
+                 + ", ".join(f"{tile} in {pooled['reach'][str(tile)]:.1%}" for tile in (512, 1024, 2048)))
+    return "\n".join(lines)
+
+
+def goal_lines(name: str, agg: dict) -> list[str]:
+    goal = GOALS.get(name)
+    if goal is None:
+        return [f"goal: none set for {name} (goals are set for {', '.join(sorted(GOALS))})"]
+    v = verdict(goal, agg)
+    word = {True: "meets", False: "MISSES", None: "n/a"}
+    low = "n/a (one seed)" if v["meets_interval_low"] is None else word[v["meets_interval_low"]]
+    return [f"goal for {goal.applies_to}: {goal.text()}",
+            f"  mean over seeds: {word[v['meets_mean_over_seeds']]}; interval's lower bound: {low}"]
+
+
+# ---- running ----
+
+
+def train_and_evaluate(document: dict, name: str, seed: int, args) -> dict:
+    config = dataclasses.replace(args.config, seed=seed)
+    load_start = common.loadavg()
     last_print = [0.0]
 
     def on_event(event: TrainingEvent) -> None:
-        if isinstance(event, TrainingDone):
-            result.append(event)
-            finished.set()
-        elif event.elapsed_s - last_print[0] >= PRINT_EVERY_S:
+        if not isinstance(event, TrainingDone) and event.elapsed_s - last_print[0] >= PRINT_EVERY_S:
             last_print[0] = event.elapsed_s
             episodes = event.episodes
             score = f"{episodes.mean_score:7.0f}" if episodes.mean_score is not None else "      -"
@@ -80,24 +292,167 @@ def main() -> None:
                 flush=True,
             )
 
+    print(f"{name}, seed {seed}: training {args.minutes:g} min, load average {' '.join(map(str, load_start))} at start", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench-learn-") as data_dir:
         manager = TrainingManager(data_dir, on_event)
-        manager.start(design, config=config, budget=Budget(max_minutes=args.minutes))
-        finished.wait()
-        done = result[0]
-        if done.status != "completed":
-            sys.exit(f"training {done.status}: {done.message}")
-        print(f"trained {done.updates} updates, {done.env_steps / 1e6:.2f} M steps in {done.elapsed_s:.0f} s "
-              f"({done.env_steps / done.elapsed_s:,.0f} steps/s), load average {os.getloadavg()[0]:.1f} at the end")
+        try:
+            run_id = manager.start(document, config=config, budget=Budget(max_minutes=args.minutes))
+            done = manager.wait(run_id)
+        finally:
+            manager.close()
+        if done is None or done.status != "completed" or done.checkpoint is None:
+            sys.exit(f"bench_learn: {name} seed {seed}: training {done.status if done else 'lost'}: {done.message if done else ''}")
+        load_end = common.loadavg()
+        print(f"  trained {done.updates} updates, {done.env_steps / 1e6:.2f} M steps in {done.elapsed_s:.0f} s "
+              f"({done.env_steps / done.elapsed_s:,.0f} steps/s), load average {' '.join(map(str, load_end))} at the end", flush=True)
         set_torch_threads(config.torch_threads)
         model = model_from_checkpoint(load_checkpoint(done.checkpoint))
-        summary = play_games(model, args.games, greedy=False, seed=EVAL_SEED)
-    print(f"evaluation, {args.games} games, stochastic policy:")
-    print(format_summary(summary))
-    reached = summary.reach["1024"]
-    meets = summary.mean_score >= GOAL_MEAN and reached >= GOAL_1024
-    print(f"goal: mean >= {GOAL_MEAN:,.0f} and 1024 in >= {GOAL_1024:.0%}: {'meets' if meets else 'MISSES'}")
+        eval_start = time.monotonic()
+        summary = play_games(model, args.games, greedy=False, seed=args.eval_seed)
+    print(f"  evaluation, {args.games} games (evaluation seed {args.eval_seed}), stochastic policy:")
+    print(format_summary(summary), flush=True)
+    return {
+        "seed": seed,
+        "status": done.status,
+        "loadavg_start": load_start,
+        "loadavg_end": load_end,
+        "updates": done.updates,
+        "env_steps": done.env_steps,
+        "elapsed_s": done.elapsed_s,
+        "env_steps_per_s": done.env_steps / done.elapsed_s,
+        "eval": msgspec.to_builtins(summary),
+        "eval_elapsed_s": time.monotonic() - eval_start,
+        "training_summary": msgspec.to_builtins(done.summary),
+    }
+
+
+def peer_runs(python: Path, args) -> dict:
+    """The SB3 peer, trained and evaluated once per seed; figures like ours."""
+    runs = []
+    for seed in args.seed_list:
+        load_start = common.loadavg()
+        print(f"SB3 MaskablePPO ({args.peer}), seed {seed}: training {args.minutes:g} min on gymnasium-2048, "
+              f"load average {' '.join(map(str, load_start))} at start", flush=True)
+        result = peers.run_peer(python, PEER_SCRIPT, ["learn", "--policy", args.peer, "--minutes", str(args.minutes),
+                                                       "--games", str(args.games), "--eval-seed", str(args.eval_seed),
+                                                       "--threads", str(args.threads), "--seed", str(seed)],
+                                timeout_s=60 * args.minutes + PEER_EVAL_MARGIN_S, threads=args.threads)
+        result["loadavg_start"], result["loadavg_end"] = load_start, common.loadavg()
+        evaluation = result.pop("evaluation")
+        evaluation.pop("scores")
+        result["eval"] = evaluation
+        print(f"  trained {result['iterations']} iterations, {result['env_steps'] / 1e6:.2f} M steps in {result['elapsed_s']:.0f} s "
+              f"({result['env_steps_per_s']:,.0f} steps/s); {evaluation['games']} games: mean {evaluation['mean_score']:,.0f}, "
+              + ", ".join(f"{tile} in {evaluation['reach'][str(tile)]:.1%}" for tile in (512, 1024, 2048)), flush=True)
+        runs.append(result)
+    first = runs[0]
+    describe = {key: first[key] for key in ("algorithm", "env", "policy", "policy_description", "parameters", "packages", "torch_threads", "settings")}
+    per_seed = [{key: value for key, value in run.items() if key not in describe} for run in runs]
+    return {**describe, "minutes": args.minutes, "seeds": args.seed_list, "runs": per_seed,
+            "aggregate": aggregate(per_seed, extra=("env_steps", "env_steps_per_s"))}
+
+
+def document_info(name: str) -> tuple[dict, dict]:
+    path = TEMPLATES / f"{name}.json"
+    data = path.read_bytes()
+    document = json.loads(data)
+    return document, {"name": name, "file": str(path.relative_to(common.REPO)), "file_sha256": hashlib.sha256(data).hexdigest(),
+                      "design_sha256": design_sha256(document)}
+
+
+def skeleton(args, name: str, design: dict, started: datetime.datetime) -> dict:
+    goal = GOALS.get(name)
+    return {
+        "benchmark": "bench_learn",
+        "about": ("Train the design through the real TrainingManager for `minutes` of wall clock per seed, one seed "
+                  "at a time, then play `evaluation.games` games per seed with the stochastic policy. `runs` holds "
+                  "each seed, `aggregate` the mean over seeds of each figure with its 95% Student t interval "
+                  "(low/high null for one seed), `goal` the verdict, `peer` the same-run SB3 peer (null if not run)."),
+        "date": started.isoformat(timespec="seconds"),
+        "complete": False,
+        **common.source(),
+        "purpose": args.purpose,
+        "design": design,
+        "config": dataclasses.asdict(dataclasses.replace(args.config, seed=args.seed_list[0])),
+        "config_note": "PPOConfig with the --set overrides; `seed` differs per run (see runs[].seed)",
+        "overrides": args.overrides,
+        "minutes": args.minutes,
+        "seeds": args.seed_list,
+        "evaluation": {
+            "purpose": args.purpose,
+            "seed": args.eval_seed,
+            "games": args.games,
+            "policy": "stochastic (sampled from the masked policy)",
+            "how": f"play_games(model, {args.games}, greedy=False, seed={args.eval_seed}): boards seeded from "
+                   f"[{args.eval_seed}, batch of 1024], the same for every training seed",
+            "other_purpose_seed": {purpose: seed for purpose, seed in EVAL_SEEDS.items() if purpose != args.purpose},
+        },
+        "machine": common.machine(args.threads),
+        "goal": None if goal is None else {"applies_to": goal.applies_to, "goal": goal.text()},
+        "anchors": ANCHORS,
+        "runs": [],
+        "aggregate": None,
+        "peer": None,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    documents = {name: document_info(name) for name in args.designs}
+    runs_in_all = (len(args.designs) + (1 if args.peer else 0)) * len(args.seed_list)
+    print(f"bench-learn ({args.purpose}): {', '.join(args.designs)}{' + SB3 peer (' + args.peer + ')' if args.peer else ''}; "
+          f"seeds {args.seed_list}; {args.minutes:g} min each: {runs_in_all} runs, about {runs_in_all * args.minutes:g} min of training")
+    print(f"config: {args.config} (seed per run); {args.games} evaluation games per seed, evaluation seed {args.eval_seed}; "
+          f"{args.threads} torch thread(s)", flush=True)
+
+    python = None
+    if args.peer:
+        try:
+            python = peers.ensure_venv(peers.SB3)
+        except peers.PeerUnavailable as exc:
+            print(f"SB3 peer unavailable: {exc}; going on without it", flush=True)
+
+    results, paths = {}, {}
+    for name in args.designs:
+        document, info = documents[name]
+        result = results[name] = skeleton(args, name, info, started)
+        paths[name] = out_path(args, name, started)
+        for seed in args.seed_list:
+            result["runs"].append(train_and_evaluate(document, name, seed, args))
+            result["aggregate"] = aggregate(result["runs"])
+            common.write(paths[name], result)
+        goal = GOALS.get(name)
+        result["goal"] = None if goal is None else verdict(goal, result["aggregate"])
+        if not args.peer or python is None:
+            result["complete"] = True
+            if args.peer:
+                result["peer"] = {"available": False, "reason": "could not be installed (see the output)"}
+        common.write(paths[name], result)
+
+    peer = None
+    if python is not None:
+        try:
+            peer = peer_runs(python, args)
+        except peers.PeerUnavailable as exc:
+            print(f"SB3 peer failed: {exc}; its figures are left out", flush=True)
+            peer = {"available": False, "reason": str(exc)}
+        for name in args.designs:
+            results[name]["peer"] = peer
+            results[name]["complete"] = True
+            common.write(paths[name], results[name])
+
+    print()
+    for name in args.designs:
+        result = results[name]
+        print(f"{name}: {len(args.seed_list)} seed(s) x {args.minutes:g} min, {args.games} games per seed ({args.purpose} evaluation seed {args.eval_seed})")
+        print(table(result["runs"], result["aggregate"], args.seed_list))
+        print("\n".join(goal_lines(name, result["aggregate"])))
+        print(f"  wrote {common.write(paths[name], result)}")
     print("anchors (recorded, not this run): random 1,096; SB3 MaskablePPO 2x64 MLP, 10 min: 4,190-4,386, 1024 in 2.5%")
+    if peer is not None and "runs" in peer:
+        print(f"SB3 MaskablePPO peer ({peer['policy']}: {peer['policy_description']}), same run, {args.minutes:g} min per seed:")
+        print(table(peer["runs"], peer["aggregate"], args.seed_list))
 
 
 if __name__ == "__main__":

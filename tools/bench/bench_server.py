@@ -615,7 +615,7 @@ def main() -> None:
 
     from model_studio.hub import FLUSH_INTERVAL_S
     from model_studio.services import STORE_FILE
-    from model_studio.training.ppo import default_torch_threads
+    from model_studio.training.threads import default_torch_threads
 
     started = time.monotonic()
     result = {

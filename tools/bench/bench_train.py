@@ -1,37 +1,54 @@
 """Training throughput: env-steps/s of PPOTrainer (rollout + optimisation, everything counted)
-for tiny-dense (also narrowed to the peer's 2x64 width) and small-transformer, at the PPO
-settings the peers were measured with and at our defaults.
+for tiny-dense (also narrowed to the peer's 2x64 width) and small-transformer, at the SB3 peer's
+PPO settings and at our defaults, against the SB3 peer measured in the same run.
 
-Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py` (about three minutes).
-Each figure is the best and the median of several timed windows of whole updates, after one
-warm-up update. The machine is shared with other work, so figures move by tens of percent from
-run to run: read the best as "what the code can do", the median as "what it did".
+Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
+[--threads N] [--no-peer] [--out PATH]` (about four minutes; the first run with the peer also
+installs it, a few minutes more, once). Each figure is the best and the median of several timed
+windows of whole updates, after one warm-up update. The machine is shared with other work, so
+figures move by tens of percent from run to run: read the best as "what the code can do", the
+median as "what it did"; the load average around each measurement is in the result file.
 
-Peers, recorded on this 2-core machine (sb3-contrib is not installed here, so these are not
-same-run figures): sb3-contrib MaskablePPO on gymnasium-2048, 8 envs, n_steps 256, batch 256,
-4 epochs: about 5.5 k steps/s with a 2x64 MLP and 1.0 k with a d64, 2-layer transformer.
-Goals: at least 5x the peer for the MLP-class design and 2x for the transformer, at the peer's
-settings. Figures at our defaults (big batched rollouts, what training really uses) are printed too,
-but they compare settings as well as code.
+The peer (on by default, `--no-peer` to skip it): sb3-contrib MaskablePPO on gymnasium-2048 with
+action masks, 8 envs, n_steps 256, batch 256, 4 epochs, the same torch threads as ours, with SB3's
+2x64 MLP and with a small transformer (d_model 64, 2 layers, 4 heads over the 16 cells), run by
+tools/bench/sb3_peer.py in a venv of its own (tools/bench/peers.py: pinned versions, torch from the
+local CPU wheel). It is on by default because without it there is no honest ratio: the figures
+recorded earlier on another day's load are not printed as if they were this run's. If the peer
+cannot be installed or run, one line says so and ours are printed without ratios.
+
+Goals (ours / SB3's figure, best window against best window; SB3 always runs at its own settings):
+  ours at the peer's settings: MLP-class (tiny-dense, both widths) >= 5x SB3's MLP, small-transformer
+  >= 2x SB3's transformer;
+  ours at our defaults (256 envs x 64 steps, big batched rollouts, what training really uses; these
+  compare settings as well as code): small-transformer >= 4x SB3's transformer. The MLP-class rows
+  at our defaults have no goal; their ratio is printed for reference.
+Result: tools/bench/results/train.json (`--out`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
 from pathlib import Path
 
-from model_studio.codegen import build_model
-from model_studio.training.ppo import PPOConfig, PPOTrainer, default_torch_threads
+import common
+import peers
+from model_studio.codegen import build_model, design_sha256
+from model_studio.training.ppo import PPOConfig, PPOTrainer
+from model_studio.training.threads import AdaptiveThreads
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "schema" / "templates"
+TEMPLATES = common.REPO / "schema" / "templates"
+RESULT = common.RESULTS / "train.json"
+PEER_SCRIPT = Path(__file__).resolve().parent / "sb3_peer.py"
 PEER_SETTINGS = {"num_envs": 8, "num_steps": 256, "minibatch_size": 256, "update_epochs": 4}
-SB3_MLP, SB3_TRANSFORMER = 5.5e3, 1.0e3  # recorded SB3 env-steps/s: 2x64 MLP; d64, 2-layer transformer
 MLP_WIDTH = 64  # the "2x64" row: tiny-dense with the peer MLP's hidden width
 WINDOWS = 3
 WINDOW_S = 4.0  # at least; a window always holds whole updates
+PEER_START_S = 180.0  # on top of the windows: the peer's imports and warm-up iteration
 
 
 def design(name: str, units: int | None = None) -> dict:
@@ -42,12 +59,21 @@ def design(name: str, units: int | None = None) -> dict:
     return document
 
 
-# (label, design, recorded peer rate, goal ratio at the peer's settings)
+# (label, design, the SB3 policy it is compared with, goal ratio per setting: "peer" / "ours")
 DESIGNS = (
-    ("tiny-dense (2x256 MLP)", design("tiny-dense"), SB3_MLP, 5.0),
-    ("tiny-dense at 2x64", design("tiny-dense", MLP_WIDTH), SB3_MLP, 5.0),
-    ("small-transformer", design("small-transformer"), SB3_TRANSFORMER, 2.0),
+    ("tiny-dense (2x256 MLP)", "tiny-dense", design("tiny-dense"), "mlp", {"peer": 5.0, "ours": None}),
+    ("tiny-dense at 2x64", "tiny-dense, dense units 64", design("tiny-dense", MLP_WIDTH), "mlp", {"peer": 5.0, "ours": None}),
+    ("small-transformer", "small-transformer", design("small-transformer"), "transformer", {"peer": 2.0, "ours": 4.0}),
+    ("moe-router", "moe-router", design("moe-router"), "transformer", {"peer": None, "ours": None}),
 )
+# The speed levers, each measured by turning it off on the attention and MoE rows: the row's best
+# over the lever-off best is what the lever buys.
+LEVERS = {"bf16 autocast": {"bf16": False}, "2nd torch thread": {"torch_threads": 1}}
+LEVER_ROWS = ("small-transformer", "moe-router")
+SETTINGS = {
+    "peer": "peer settings (8 envs x 256 steps, minibatch 256, 4 epochs)",
+    "ours": "our defaults (PPOConfig())",
+}
 
 
 def rates(document: dict, config: PPOConfig, windows: int, window_s: float) -> list[float]:
@@ -62,26 +88,109 @@ def rates(document: dict, config: PPOConfig, windows: int, window_s: float) -> l
     return measured
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--windows", type=int, default=WINDOWS)
-    parser.add_argument("--window-s", type=float, default=WINDOW_S)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (default: what training uses)")
-    args = parser.parse_args()
-    threads = args.threads or default_torch_threads()
-    print(f"torch threads: {threads}; best / median of {args.windows} windows of >= {args.window_s:g} s, env-steps/s")
-    settings = {
-        "peer settings (8 envs x 256 steps, minibatch 256, 4 epochs)": PPOConfig(**PEER_SETTINGS, torch_threads=threads),
-        "our defaults (256 envs x 64 steps, minibatch 512, 2 epochs)": PPOConfig(torch_threads=threads),
+def figures(measured: list[float]) -> dict:
+    return {"env_steps_per_s": measured, "best": max(measured), "median": statistics.median(measured)}
+
+
+def measure_peers(threads: int, windows: int, window_s: float) -> dict:
+    """{"mlp": {...}, "transformer": {...}} from the SB3 peer; raises PeerUnavailable."""
+    python = peers.ensure_venv(peers.SB3)
+    measured = {}
+    for policy in ("mlp", "transformer"):
+        load_start = common.loadavg()
+        result = peers.run_peer(python, PEER_SCRIPT, ["speed", "--policy", policy, "--threads", str(threads), "--windows", str(windows),
+                                                       "--window-s", str(window_s)],
+                                timeout_s=PEER_START_S + 3 * windows * window_s, threads=threads)
+        result.update(figures(result["env_steps_per_s"]), loadavg_start=load_start, loadavg_end=common.loadavg())
+        print(f"  SB3 MaskablePPO, {policy:<12} {result['best']:8,.0f} / {result['median']:8,.0f}   ({result['policy_description']})", flush=True)
+        measured[policy] = result
+    return measured
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common.Parser(prog="bench_train.py", description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--windows", type=int, default=WINDOWS, help="timed windows per figure")
+    parser.add_argument("--window-s", type=float, default=WINDOW_S, help="seconds per window, at least")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads, ours and the peer's (default: what training uses)")
+    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True, help="measure the SB3 peer in the same run (default: on)")
+    parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON result")
+    args = parser.parse_args(argv)
+    if args.windows < 1:
+        parser.error("--windows must be at least 1")
+    if not args.window_s > 0:
+        parser.error("--window-s must be more than 0")
+    if args.threads < 0:
+        parser.error("--threads must be at least 0 (0: the default)")
+    threads = args.threads or AdaptiveThreads().most  # what a run gets while nothing else runs
+    configs = {"peer": PPOConfig(**PEER_SETTINGS, torch_threads=threads), "ours": PPOConfig(torch_threads=threads)}
+    result = {
+        "benchmark": "bench_train",
+        "about": ("Env-steps/s of PPOTrainer.update() (rollout + optimisation) over timed windows of whole updates after "
+                  "one warm-up update: `rows` holds ours per design and setting, `peer` the SB3 MaskablePPO peer measured "
+                  "in the same run (null when not run or unavailable), `ratio_best` ours' best window over the peer's best."),
+        "date": common.now(),
+        **common.source(),
+        "machine": {**common.machine(threads), "loadavg_start": common.loadavg()},
+        "windows": args.windows,
+        "window_s": args.window_s,
+        "settings": {key: dataclasses.asdict(config) for key, config in configs.items()},
+        "goals": {"mlp_class_at_peer_settings": 5.0, "small_transformer_at_peer_settings": 2.0, "small_transformer_at_our_defaults": 4.0},
+        "peer": None,
+        "peer_unavailable": None,
+        "rows": [],
     }
-    for (label, config), like_for_like in zip(settings.items(), (True, False)):
-        print(label)
-        for name, document, peer, goal in DESIGNS:
-            measured = rates(document, config, args.windows, args.window_s)
-            best, median = max(measured), statistics.median(measured)
-            ratio = best / peer
-            verdict = f"goal {goal:g}x: {'meets' if ratio >= goal else 'MISSES'}" if like_for_like else "(other settings: not the goal's comparison)"
-            print(f"  {name:<24} {best:8,.0f} / {median:8,.0f}   {ratio:4.1f}x the recorded SB3 {peer:,.0f}/s   {verdict}")
+    print(f"torch threads: {threads}; best / median of {args.windows} windows of >= {args.window_s:g} s, env-steps/s; "
+          f"load average {' '.join(map(str, result['machine']['loadavg_start']))}", flush=True)
+
+    peer = None
+    if args.peer:
+        print("SB3 peer, same run (8 envs x 256 steps, batch 256, 4 epochs):", flush=True)
+        try:
+            peer = measure_peers(threads, args.windows, args.window_s)
+        except peers.PeerUnavailable as exc:
+            print(f"SB3 peer unavailable: {exc}; printing ours without ratios", flush=True)
+            result["peer_unavailable"] = str(exc)
+        result["peer"] = peer
+    else:
+        print("SB3 peer not measured (--no-peer): ours without ratios")
+
+    for key, config in configs.items():
+        print(SETTINGS[key], flush=True)
+        for label, described, document, policy, goals in DESIGNS:
+            load_start = common.loadavg()
+            row = {"label": label, "design": described, "design_sha256": design_sha256(document), "settings": key,
+                   **figures(rates(document, config, args.windows, args.window_s)),
+                   "loadavg_start": load_start, "loadavg_end": common.loadavg(), "peer_policy": policy, "goal_ratio": goals[key]}
+            line = f"  {label:<24} {row['best']:8,.0f} / {row['median']:8,.0f}"
+            if peer is not None:
+                theirs = peer[policy]
+                row["ratio_best"] = row["best"] / theirs["best"]
+                row["ratio_median"] = row["median"] / theirs["median"]
+                row["meets"] = None if goals[key] is None else row["ratio_best"] >= goals[key]
+                if goals[key] is None:
+                    note = "(no goal at these settings)"
+                else:
+                    note = f"goal {goals[key]:g}x: {'meets' if row['meets'] else 'MISSES'}"
+                line += f"   {row['ratio_best']:5.2f}x SB3 {policy} {theirs['best']:,.0f}/s (median {row['ratio_median']:.2f}x)   {note}"
+            else:
+                line += "   (no same-run peer: no ratio)"
+            print(line, flush=True)
+            result["rows"].append(row)
+    if threads < 2:
+        LEVERS.pop("2nd torch thread")
+    result["levers"] = []
+    print("levers: what each buys (the row's best over its best with the lever off)", flush=True)
+    for row in result["rows"]:
+        if row["label"] not in LEVER_ROWS:
+            continue
+        document = next(entry[2] for entry in DESIGNS if entry[0] == row["label"])
+        for lever, change in LEVERS.items():
+            off = figures(rates(document, dataclasses.replace(configs[row["settings"]], **change), args.windows, args.window_s))
+            gain = row["best"] / off["best"]
+            result["levers"].append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, **off, "gain_best": gain})
+            print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain:5.2f}x  (without it: {off['best']:,.0f} / {off['median']:,.0f})", flush=True)
+    result["machine"]["loadavg_end"] = common.loadavg()
+    print(f"wrote {common.write(args.out, result)}")
 
 
 if __name__ == "__main__":

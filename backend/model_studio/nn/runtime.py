@@ -92,7 +92,7 @@ class TransformerLayer(nn.Module):
         # (B, T, 3, H, d) -> three (B, H, T, d) tensors
         q, k, v = self.qkv(x).view(batch, tokens, 3, self.n_heads, self.head_width).permute(2, 0, 3, 1, 4)
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_width)
-        mixed = scores.softmax(-1) @ v
+        mixed = scores.float().softmax(-1) @ v  # float: bf16 autocast's mixed softmax is slow
         return self.attention_out(mixed.transpose(1, 2).reshape(batch, tokens, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -126,7 +126,7 @@ class MoELayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = self.norm(x).reshape(-1, x.shape[-1])
-        probs = self.gate(tokens).softmax(-1)
+        probs = self.gate(tokens).float().softmax(-1)  # float: bf16 autocast's mixed softmax is slow
         top_probs, top_experts = probs.topk(self.top_k, dim=-1)
         top_weights = top_probs / top_probs.sum(-1, keepdim=True)
         combine = torch.zeros_like(probs).scatter(-1, top_experts, top_weights)
@@ -143,7 +143,8 @@ class MoELayer(nn.Module):
         mixed = torch.zeros_like(tokens)
         for index, expert in enumerate(self.experts):
             rows = chosen[:, index].nonzero().squeeze(1)
-            mixed.index_add_(0, rows, expert(tokens[rows]) * combine[rows, index, None])
+            # Under bf16 autocast the expert computes in bf16; the sum stays in the tokens' dtype.
+            mixed.index_add_(0, rows, (expert(tokens[rows]) * combine[rows, index, None]).to(mixed.dtype))
         return mixed
 
     def mix_dense(self, tokens: torch.Tensor, combine: torch.Tensor) -> torch.Tensor:
@@ -151,6 +152,60 @@ class MoELayer(nn.Module):
         exported graph has static shapes."""
         outputs = torch.stack([expert(tokens) for expert in self.experts], 1)
         return (combine.unsqueeze(-1) * outputs).sum(1)
+
+
+# The tuples an `NTupleNetwork` reads, in row-major cell numbering (cell 4*row + column); a block
+# with n_tuples uses the first n. The 4 rows, then the 4 columns, then the 9 2x2 squares in
+# row-major order of their top-left cell, each square's cells row-major too.
+NTUPLES = (
+    tuple((4 * row, 4 * row + 1, 4 * row + 2, 4 * row + 3) for row in range(BOARD_SIDE))
+    + tuple((col, col + 4, col + 8, col + 12) for col in range(BOARD_SIDE))
+    + tuple(
+        (4 * row + col, 4 * row + col + 1, 4 * row + col + 4, 4 * row + col + 5)
+        for row in range(BOARD_SIDE - 1)
+        for col in range(BOARD_SIDE - 1)
+    )
+)
+NTUPLE_CELLS = 4
+NTUPLE_ROWS = VOCAB**NTUPLE_CELLS  # 65536 table rows per tuple: every pattern of 4 exponents
+
+
+class NTupleNetwork(nn.Module):
+    """(B, 16) exponents -> (B, units): a tuple network, as in the classic 2048 agents.
+
+    Tuple t reads its 4 cells' exponents e0..e3 as one index e0*16^3 + e1*16^2 + e2*16 + e3
+    into its own 65536-row block of one shared embedding table; the looked-up `units`-wide rows
+    of all tuples are summed, plus a bias.
+
+    The table and bias start at zero, as tuple networks are usually initialised: most of the
+    n_tuples * 65536 rows are never visited in training, and a zero row adds nothing for a pattern
+    the network has not learned, where random rows would add noise that no gradient ever removes.
+    Training still starts: the layers after it are randomly initialised, so every visited row gets
+    a non-zero gradient, different for each unit.
+    """
+
+    def __init__(self, n_tuples: int, units: int):
+        super().__init__()
+        if not 1 <= n_tuples <= len(NTUPLES):
+            raise ValueError(f"n_tuples must be 1 to {len(NTUPLES)}, not {n_tuples}")
+        # sparse: a minibatch touches a few thousand of these rows, and its gradient says which.
+        self.table = nn.Embedding(n_tuples * NTUPLE_ROWS, units, sparse=True)
+        nn.init.zeros_(self.table.weight)
+        self.bias = nn.Parameter(torch.zeros(units))
+        # Constants of the design, not learned, so kept out of the state dict.
+        self.register_buffer("cells", torch.tensor(NTUPLES[:n_tuples]).flatten(), persistent=False)  # (n*4,)
+        place = [VOCAB ** (NTUPLE_CELLS - 1 - i) for i in range(NTUPLE_CELLS)]  # 4096, 256, 16, 1
+        self.register_buffer("place", torch.tensor(place), persistent=False)
+        self.register_buffer("offsets", torch.arange(n_tuples) * NTUPLE_ROWS, persistent=False)
+
+    def indices(self, board: torch.Tensor) -> torch.Tensor:
+        """(B, 16) exponents -> (B, n_tuples) rows of the shared table."""
+        # index_select, not board[:, cells] with a 2-D index: it exports as one plain ONNX Gather.
+        exponents = board.index_select(1, self.cells).unflatten(1, (-1, NTUPLE_CELLS))  # (B, n, 4)
+        return (exponents * self.place).sum(-1) + self.offsets
+
+    def forward(self, board: torch.Tensor) -> torch.Tensor:
+        return self.table(self.indices(board)).sum(1) + self.bias
 
 
 class Dense(nn.Module):
@@ -199,7 +254,12 @@ class ActionOutput(nn.Module):
         nn.init.zeros_(self.value.bias)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
-        features = x.flatten(1)
+        features = x.flatten(1).float()
+        if torch.is_autocast_enabled("cpu"):
+            # Training may autocast the trunk to bfloat16; the heads stay float32, since PPO's
+            # probability ratios and value targets need more than bf16's 8 significant bits.
+            with torch.autocast("cpu", enabled=False):
+                return self.policy(features), self.value(features).squeeze(-1)
         return self.policy(features), self.value(features).squeeze(-1)
 
 
@@ -258,6 +318,6 @@ class GameTransformer(nn.Module):
         total = self.latest_lb_loss.new_zeros(())
         for head in self._special_blocks()[1]:
             if head.latest_prediction is not None:
-                target = aux_target(board, head.target).to(head.latest_prediction.dtype)
-                total = total + head.weight * F.mse_loss(head.latest_prediction, target)
+                prediction = head.latest_prediction.float()  # bf16 under autocast: the loss in float32
+                total = total + head.weight * F.mse_loss(prediction, aux_target(board, head.target))
         return total

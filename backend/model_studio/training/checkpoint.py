@@ -6,7 +6,13 @@ Keys (`model_studio.export` and the API rely on these names):
     config: `PPOConfig.to_dict()`;
     design: the design as JSON text; design_sha256: `codegen.design_sha256(design)`;
     update, env_steps: counters at the time of saving;
-    reward_scale: the running return statistics that scale rewards (see `ppo.RunningReturnScale`).
+    reward_scale: the running return statistics that scale rewards (see `ppo.RunningReturnScale`);
+    elapsed_s: training seconds since the run began, resumed parts included (`PPOTrainer`'s clock);
+    budget: the budget the learning rate anneals over, `manager.Schedule.to_dict()`: max_env_steps,
+        max_minutes (either may be None), counted from start_env_steps and start_elapsed_s.
+
+`elapsed_s` and `budget` are optional: checkpoints written before they existed load, and resume as a
+run with no budget whose clock starts at 0 (see `manager.resume_schedule`).
 """
 
 from __future__ import annotations
@@ -45,10 +51,12 @@ def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any], design_
     return path
 
 
-def load_checkpoint(path: str | os.PathLike[str], design_sha256: str | None = None) -> dict[str, Any]:
-    """Read a checkpoint with `weights_only=True`; with `design_sha256`, refuse another design's."""
+def load_checkpoint(path: str | os.PathLike[str], design_sha256: str | None = None, mmap: bool = False) -> dict[str, Any]:
+    """Read a checkpoint with `weights_only=True`; with `design_sha256`, refuse another design's.
+    `mmap=True` maps the tensors instead of reading them: for a look at the counters and the
+    budget, without loading a large model's weights into memory."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
     except Exception as exc:  # a damaged file fails in many ways (struct, pickle, zip, EOF...)
         raise CheckpointError(f"cannot read checkpoint {os.fspath(path)!r}: {exc}") from None
     if not isinstance(checkpoint, dict) or not REQUIRED_KEYS <= checkpoint.keys():

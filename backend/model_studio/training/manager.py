@@ -33,7 +33,35 @@ checkpoint and sends `done` (status "stopped"). That takes one env step or minib
 checkpoint write: milliseconds for small designs, about 1.2 s for the slowest template
 (deep-checkpointed, one 512-board minibatch) on the 2-core machine, so within 2 s. A time budget
 is checked the same way; a step budget after each update (a run may overshoot it by less than one
-update's samples). Budgets count from the start, also when a run resumes from a checkpoint.
+update's samples). Time is training time: the trainer's clock, which a resumed run continues
+(the time between a stop and the resume does not count).
+
+## Resuming
+A checkpoint carries the run's counters (env steps, training seconds) and its `Schedule`: the
+budget the learning rate anneals over (linearly, from `PPOConfig.learning_rate` to 0, by the
+fraction of that budget spent). A run started with `resume_from` continues it:
+
+- With no budget (`Budget()`), it trains what is left of the checkpoint's budget, on the same
+  schedule: a 10-minute run stopped at minute 4 trains 6 more minutes, its learning rate going on
+  from 60% of the initial one, so the two parts together match the uninterrupted run's schedule
+  and total (up to the overshoot of the last update, as for any run). A checkpoint whose budget
+  is spent (a completed run) is refused with `BudgetSpentError`: give a budget to train further.
+  A checkpoint of a run without a budget resumes without one (constant learning rate, until
+  stopped); so does one written before checkpoints carried their schedule.
+- With a budget, it trains that much more: the budget extends the total, and the schedule is
+  re-planned as if the run had been started with the extended total (a 10-minute run stopped at
+  minute 4 and resumed with 6 minutes ends at minute 10, with the original schedule; resumed with
+  10 minutes it ends at minute 14, its learning rate stepping up at the resume from 60% to 71%
+  (1 - 4/14) and annealing to 0 at minute 14; a completed 10-minute run resumed with 5 minutes
+  anneals from 1/3 of the initial rate). The given budget replaces the kind of the original one:
+  a steps run resumed with `max_minutes=5` stops after 5 more minutes, whatever its step budget
+  was. A run without a budget (or an old checkpoint) resumed with one starts its schedule at the
+  resume, from the full learning rate.
+
+Resuming keeps the weights, the optimizer's moments, the reward statistics and the counters; the
+games are new (`PPOTrainer.load_state`). The CLI (`train --resume`) and the server (`resume_from`
+in a train request, `runner.LocalRunner`) both pass their budget straight to `start`, so both
+follow these rules, and `hub.RunHub` records the resulting schedule for the run's progress.
 """
 
 from __future__ import annotations
@@ -62,7 +90,8 @@ from model_studio.codegen import DesignInput, architecture_sha256, generate, imp
 from model_studio.contracts import ID_PATTERN, TrainingDone, TrainingEvent, TrainingUpdate
 from model_studio.training.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from model_studio.training.evaluate import summary_of_updates
-from model_studio.training.ppo import PPOConfig, PPOTrainer, set_torch_threads
+from model_studio.training.ppo import PPOConfig, PPOTrainer
+from model_studio.training.threads import set_torch_threads
 
 RUNS_DIR = "runs"
 DEFAULT_CHECKPOINT_EVERY = 20  # updates between checkpoints (about half a minute for small designs)
@@ -80,6 +109,10 @@ class TrainingBusyError(RuntimeError):
 
 class DesignMismatchError(RuntimeError):
     """The module generated in the child is not the architecture the run was started with."""
+
+
+class BudgetSpentError(ValueError):
+    """Resuming without a budget from a checkpoint whose budget is spent: nothing is left to train."""
 
 
 @dataclass(frozen=True)
@@ -103,10 +136,83 @@ class Budget:
             fractions.append(elapsed_s / (60.0 * self.max_minutes))
         return min(1.0, max(fractions)) if fractions else None
 
+    @property
+    def is_empty(self) -> bool:
+        return self.max_env_steps is None and self.max_minutes is None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The budget a run ends at and its learning rate anneals over: `budget`, counted from
+    `start_env_steps` env steps and `start_elapsed_s` training seconds of the run. Both starts are
+    0 unless a run that had no budget was resumed with one (see the module docstring)."""
+
+    budget: Budget = Budget()
+    start_env_steps: int = 0
+    start_elapsed_s: float = 0.0
+
+    def progress(self, env_steps: int, elapsed_s: float) -> float | None:
+        """Fraction of the budget spent at these run totals, in [0, 1]; None without a budget."""
+        return self.budget.progress(max(0, env_steps - self.start_env_steps), max(0.0, elapsed_s - self.start_elapsed_s))
+
+    @property
+    def deadline_s(self) -> float:
+        """The run's training seconds at which a minutes budget ends (inf without one)."""
+        if self.budget.max_minutes is None:
+            return float("inf")
+        return self.start_elapsed_s + 60.0 * self.budget.max_minutes
+
+    def to_dict(self) -> dict:
+        """Plain numbers (a checkpoint is read with weights_only; the server stores it as JSON)."""
+        return {
+            "max_env_steps": self.budget.max_env_steps,
+            "max_minutes": self.budget.max_minutes,
+            "start_env_steps": self.start_env_steps,
+            "start_elapsed_s": self.start_elapsed_s,
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> Schedule:
+        return cls(
+            Budget(max_env_steps=values.get("max_env_steps"), max_minutes=values.get("max_minutes")),
+            int(values.get("start_env_steps", 0)),
+            float(values.get("start_elapsed_s", 0.0)),
+        )
+
+
+def resume_schedule(checkpoint: dict, budget: Budget) -> Schedule:
+    """The schedule of a run resumed from `checkpoint` with `budget` (`Budget()`: none given), by
+    the rules in the module docstring. Raises `BudgetSpentError` when no budget is given and the
+    checkpoint's is spent."""
+    env_steps, elapsed_s = int(checkpoint["env_steps"]), float(checkpoint.get("elapsed_s", 0.0))
+    saved = Schedule.from_dict(checkpoint["budget"]) if isinstance(checkpoint.get("budget"), dict) else Schedule()
+    if budget.is_empty:
+        if saved.progress(env_steps, elapsed_s) == 1.0:
+            raise BudgetSpentError(
+                f"the checkpoint's budget is spent ({env_steps:,} env steps, {elapsed_s / 60:.1f} minutes of training); "
+                "give a budget (steps or minutes) to train further"
+            )
+        return saved
+    if saved.budget.is_empty:
+        return Schedule(budget, env_steps, elapsed_s)
+    spent_steps, spent_s = env_steps - saved.start_env_steps, elapsed_s - saved.start_elapsed_s
+    extended = Budget(
+        max_env_steps=None if budget.max_env_steps is None else spent_steps + budget.max_env_steps,
+        max_minutes=None if budget.max_minutes is None else spent_s / 60.0 + budget.max_minutes,
+    )
+    return Schedule(extended, saved.start_env_steps, saved.start_elapsed_s)
+
+
+def read_resume_schedule(path: str | os.PathLike[str], budget: Budget, design_sha256: str | None = None) -> Schedule:
+    """`resume_schedule` of the checkpoint at `path`, read without loading its weights (mmap);
+    raises `CheckpointError` / `CheckpointMismatchError` as `load_checkpoint` does."""
+    return resume_schedule(load_checkpoint(path, design_sha256, mmap=True), budget)
+
 
 @dataclass(frozen=True)
 class RunSpec:
-    """Everything the child needs; pickled to it by `spawn`."""
+    """Everything the child needs; pickled to it by `spawn`. `budget` as given to `start` (with
+    `resume_from`, applied to the checkpoint's schedule by `resume_schedule`)."""
 
     run_id: str
     design_json: str
@@ -142,6 +248,10 @@ def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requ
     trainer: PPOTrainer | None = None
     saved: str | None = None
 
+    def elapsed_s() -> float:
+        """The run's training seconds: the trainer's clock, which a resumed run continues."""
+        return time.perf_counter() - trainer.started
+
     def done(status: str, message: str | None = None) -> TrainingDone:
         return TrainingDone(
             run_id=spec.run_id,
@@ -150,28 +260,32 @@ def run_training(spec: RunSpec, send: Callable[[TrainingEvent], None], stop_requ
             checkpoint=saved,
             updates=trainer.update_count if trainer else 0,
             env_steps=trainer.env_steps if trainer else 0,
-            elapsed_s=time.monotonic() - started,
+            elapsed_s=elapsed_s() if trainer else time.monotonic() - started,
             summary=summary_of_updates(updates),
         )
 
     try:
         set_torch_threads(spec.config.torch_threads)
         trainer = PPOTrainer(instantiate(load_run_module(spec), spec.config.seed), spec.config, spec.run_id)
+        schedule = Schedule(spec.budget)
         if spec.resume_from is not None:
-            trainer.load_state(load_checkpoint(spec.resume_from, spec.design_sha256))
+            checkpoint = load_checkpoint(spec.resume_from, spec.design_sha256)
+            schedule = resume_schedule(checkpoint, spec.budget)
+            trainer.load_state(checkpoint)
+            del checkpoint
         spec.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        first_step = trainer.env_steps
-        deadline = started + 60.0 * spec.budget.max_minutes if spec.budget.max_minutes is not None else float("inf")
+        deadline_s = schedule.deadline_s
 
         def should_stop() -> bool:
-            return stop_requested() or time.monotonic() >= deadline
+            return stop_requested() or elapsed_s() >= deadline_s
 
         def save() -> None:
             nonlocal saved
-            saved = str(save_checkpoint(spec.checkpoint_path, trainer.state(), spec.design_json, spec.design_sha256))
+            state = {**trainer.state(), "budget": schedule.to_dict()}
+            saved = str(save_checkpoint(spec.checkpoint_path, state, spec.design_json, spec.design_sha256))
 
         while True:
-            progress = spec.budget.progress(trainer.env_steps - first_step, time.monotonic() - started)
+            progress = schedule.progress(trainer.env_steps, elapsed_s())
             if progress is not None and progress >= 1.0:
                 status = "completed"
                 break
@@ -252,8 +366,12 @@ class TrainingManager:
         Takes milliseconds (validation and process creation); the child's start-up (importing
         torch, compiling) happens after, and its first event follows a few seconds later.
 
+        With `resume_from`, `budget` is what to train beyond the checkpoint (`Budget()`: what is
+        left of its budget); see "Resuming" in the module docstring.
+
         Raises `codegen.InvalidDesignError` for an invalid design, `CheckpointError` /
         `CheckpointMismatchError` when `resume_from` is unreadable or belongs to another design,
+        `BudgetSpentError` when it is resumed without a budget and its budget is spent,
         `TrainingBusyError` when the concurrent-run limit is reached, and ValueError for a bad id.
         """
         analysis = valid_analysis(design)
@@ -263,8 +381,8 @@ class TrainingManager:
             raise ValueError(f"invalid run id {run_id!r}")
         if checkpoint_every < 1:
             raise ValueError("checkpoint_every must be at least 1")
-        if resume_from is not None:
-            load_checkpoint(resume_from, design_sha256)  # refuse here, synchronously, not in the child
+        if resume_from is not None:  # refuse here, synchronously, not in the child
+            read_resume_schedule(resume_from, budget, design_sha256)
         spec = RunSpec(
             run_id=run_id,
             design_json=msgspec.json.encode(analysis.design).decode(),

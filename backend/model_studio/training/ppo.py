@@ -13,13 +13,17 @@ its router's lb_coef; an aux head's MSE times its weight) and are zero for desig
 
 Everything random is drawn from generators seeded by `PPOConfig.seed` (the env's spawns, action
 sampling, minibatch order; the manager draws the initial weights with `codegen.instantiate(module,
-seed)`), so the same seed, design and thread count give the same metrics.
+seed)`). So on one machine the same seed, design and thread count give the same metrics (all
+but the timings) when the run has a steps budget or none. Under a minutes budget they do not: how
+many updates fit, and so each update's learning rate (annealed by the fraction of the budget
+spent), depend on the machine's speed and load. A resumed run continues the counters, the clock
+and the learning-rate schedule, but plays new games (`PPOTrainer.load_state`), so its metrics are
+not the ones the run would have had without the interruption.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,15 +35,20 @@ from torch import nn
 from model_studio.catalogue import load_catalogue
 from model_studio.contracts import EpisodeStats, LossStats, MoEStats, TrainingUpdate
 from model_studio.env.vector import BatchedGame2048
+from model_studio.training.optim import DenseSparseAdam
+from model_studio.training.threads import AdaptiveThreads, runnable_elsewhere, set_torch_threads
 
-MAX_TORCH_THREADS = 8  # the models are small: more threads than this only add synchronisation
+REWARDS = ("score", "log2")
+BF16_MIN_BATCH = 64  # below this many boards a forward is per-call overhead: casting weights to bf16 costs more than it saves
 
 
 @dataclass(frozen=True)
 class PPOConfig:
-    """PPO hyperparameters. The defaults were tuned with `tools/bench/bench_learn.py` on
-    tiny-dense (10 minutes of wall clock on a shared 2-core CPU, then 200 games); the notes on each
-    field say what was compared. Fields without a comparison keep CleanRL's value."""
+    """PPO hyperparameters. The defaults were tuned on tiny-dense (10-minute runs on a shared
+    2-core CPU, or runs of a fixed number of env steps), each run then playing fresh games on
+    tuning seeds, never those `bench-learn` reports. The notes on each field say what was
+    compared; each comparison is one training seed, so differences under about 10% are noise.
+    Fields without a comparison keep CleanRL's value."""
 
     seed: int = 0
     # Seeds the env's spawns, action sampling and minibatch order; the manager also draws the
@@ -60,9 +69,12 @@ class PPOConfig:
     gamma: float = 0.999
     # Discount. Score comes from surviving: a game that reaches 1024 lasts ~1,000 moves, and the
     # merges that keep a board alive pay off hundreds of moves later. 0.999 (a ~1,000-move horizon)
-    # beat 0.995 (3-minute runs: 9,430 vs 8,784); with normalised rewards the values stay small.
-    gae_lambda: float = 0.95
-    # GAE bias/variance trade-off: the usual value (not tuned here).
+    # beat 0.995 (3-minute runs: 9,430 vs 8,784; again with lambda 0.65 and log2 rewards, 3 M
+    # steps: 10,104 vs 9,682); with normalised rewards the values stay small.
+    gae_lambda: float = 0.65
+    # GAE bias/variance trade-off. Lower than the usual 0.95, as PufferLib's 2048 PPO uses: a
+    # 2048 return sums hundreds of dice-rolled spawns, so long lambda-returns are mostly noise
+    # (tiny-dense, 3 M steps, tuning games: 8,854 at 0.65 vs 7,902 at 0.95, both with gamma 0.995).
     minibatch_size: int = load_catalogue().doc.memory.minibatch
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this.
@@ -84,11 +96,23 @@ class PPOConfig:
     target_kl: float | None = None
     # Stop an update's epochs early once the mean approximate KL exceeds this; off, as in CleanRL
     # (two epochs keep each update's policy change small: approx KL stays around 0.005).
+    reward: str = "log2"
+    # What a move earns: "score", the merge score (4 for two 2s, 2048 for two 1024s), or "log2",
+    # log2(1 + merge score), which compresses the late game's huge merges (PufferLib's 2048
+    # lever) so that early merges still register in the value targets (tiny-dense, 3 M steps,
+    # tuning games, lambda 0.65: 10,104 with log2 vs 8,854 with score; gamma 0.999 and 0.995).
     normalize_reward: bool = True
     # Divide rewards (merge scores, from 4 up to tens of thousands) by a running standard
     # deviation of the discounted return, so value targets stay near unit scale as scores grow.
     torch_threads: int = 0
-    # Torch intra-op threads for the training process; 0 picks `default_torch_threads()`.
+    # Torch intra-op threads for the training process; 0 adapts between updates: every core
+    # while nothing else on the machine is runnable, one fewer while something is (see
+    # `training.threads`). Metrics repeat exactly only with a fixed count.
+    bf16: bool = True
+    # Autocast the model's matrix products to bfloat16 where the CPU computes bf16 natively
+    # (AVX-512 BF16 or AMX; `bf16_supported()`), for batches of at least BF16_MIN_BATCH boards.
+    # Softmaxes, norms, the action heads and the loss stay float32. Measured with
+    # `tools/bench/bench_train.py`: see the README for the speed-up per template.
 
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
@@ -97,6 +121,8 @@ class PPOConfig:
                 raise ValueError(f"{name} must be at least 1")
         if not (0.0 < self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
             raise ValueError("gamma must be in (0, 1] and gae_lambda in [0, 1]")
+        if self.reward not in REWARDS:
+            raise ValueError(f"reward must be one of {', '.join(REWARDS)}")
         if self.learning_rate <= 0 or self.torch_threads < 0:
             raise ValueError("learning_rate must be positive and torch_threads not negative")
 
@@ -115,19 +141,18 @@ class PPOConfig:
         return cls(**{key: value for key, value in values.items() if key in names})
 
 
-def default_torch_threads() -> int:
-    """One core fewer than the process may use (so the server and the env keep one), at least 1.
-    On a shared 2-core machine that is 1, which also avoids OpenMP's collapse when oversubscribed."""
-    return max(1, min(MAX_TORCH_THREADS, len(os.sched_getaffinity(0)) - 1))
-
-
-def set_torch_threads(threads: int) -> None:
-    """Set this process's torch threads (0: the default). Training owns its process, so a global
-    setting is right; call it before the first torch op."""
-    torch.set_num_threads(threads or default_torch_threads())
+def bf16_supported() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (oneDNN's check: AVX-512 BF16 or AMX);
+    elsewhere bf16 autocast would be emulated and slower than float32."""
+    return torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
 
 
 # ---- the pieces, each unit-tested against hand-computed values ----
+
+
+def autocast_bf16(enabled: bool) -> torch.autocast:
+    """The context a model's forward runs in: bf16 matrix products when enabled, else a no-op."""
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=enabled)
 
 
 def masked_log_probs(logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -289,15 +314,19 @@ class PPOTrainer:
 
     def __init__(self, model: nn.Module, config: PPOConfig = PPOConfig(), run_id: str = "run") -> None:
         set_torch_threads(config.torch_threads)
+        self.adaptive_threads = AdaptiveThreads() if config.torch_threads == 0 else None
         self.config = config
         self.run_id = run_id
         self.model = model.train()  # train mode: gradient checkpointing applies to gradient passes
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate, eps=1e-5, fused=True)
+        self.optimizer = DenseSparseAdam(model, config.learning_rate)
         self.envs = BatchedGame2048(config.num_envs, seed=config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.reward_scale = RunningReturnScale(config.num_envs, config.gamma)
         self.boards = self.envs.reset()
         self.masks = self.envs.action_mask()
+        bf16 = config.bf16 and bf16_supported()
+        self.rollout_bf16 = bf16 and config.num_envs >= BF16_MIN_BATCH
+        self.update_bf16 = bf16 and config.minibatch_size >= BF16_MIN_BATCH
         self.update_count = 0
         self.env_steps = 0
         self.started = time.perf_counter()
@@ -312,11 +341,15 @@ class PPOTrainer:
             "update": self.update_count,
             "env_steps": self.env_steps,
             "reward_scale": self.reward_scale.state(),
+            "elapsed_s": time.perf_counter() - self.started,
         }
 
     def load_state(self, state: dict) -> None:
-        """Continue from a checkpoint: weights, optimizer, counters and reward statistics. The env
-        starts new games, reseeded from (seed, update), so a resumed run does not replay its past."""
+        """Continue from a checkpoint: weights, optimizer, counters, reward statistics and the clock
+        (`elapsed_s`, so events' elapsed_s count the whole run, as env_steps do; 0 for checkpoints
+        without it). The env starts new games, reseeded from (seed, update), so a resumed run does
+        not replay its past."""
+        self.started = time.perf_counter() - float(state.get("elapsed_s", 0.0))
         self.model.load_state_dict(state["model_state_dict"])
         self.optimizer.load_state_dict(state["optimizer_state_dict"])
         self.update_count = int(state["update"])
@@ -341,6 +374,8 @@ class PPOTrainer:
             learning_rate *= max(0.0, 1.0 - progress)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate
+        if self.adaptive_threads is not None:
+            torch.set_num_threads(self.adaptive_threads.choose(runnable_elsewhere()))
 
         rollout = self.collect(should_stop)
         if rollout is None:
@@ -388,7 +423,8 @@ class PPOTrainer:
                 return None
             boards[step], masks[step] = self.boards, self.masks
             mask = torch.from_numpy(self.masks)
-            logits, value = self.model(torch.from_numpy(self.boards).long(), mask)
+            with autocast_bf16(self.rollout_bf16):
+                logits, value = self.model(torch.from_numpy(self.boards).long(), mask)
             values.append(value)
             step_log_probs = masked_log_probs(logits, mask)
             action = sample_masked(step_log_probs.exp(), self.generator)
@@ -399,6 +435,8 @@ class PPOTrainer:
 
             self.boards, reward, done, info = self.envs.step(action.numpy())
             self.masks = info["action_mask"]
+            if self.config.reward == "log2":
+                reward = np.log2(1.0 + reward)
             if self.config.normalize_reward:
                 reward = self.reward_scale(reward, done)
             rewards[step] = reward  # float64 -> float32 rounds as astype(np.float32) does
@@ -409,7 +447,8 @@ class PPOTrainer:
         stacked_log_probs = torch.stack(log_probs)
         if stacked_log_probs.isnan().any():  # torch.multinomial's check, once per rollout instead of per step
             raise RuntimeError("the policy's probabilities contain NaN (diverged weights?)")
-        next_value = self.model(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
+        with autocast_bf16(self.rollout_bf16):
+            next_value = self.model(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
         if finished:
             scores, lengths, tiles = (np.concatenate(column) for column in zip(*finished))
         else:
@@ -449,7 +488,8 @@ class PPOTrainer:
                     break
                 end = start + config.minibatch_size
                 board, mask = epoch_boards[start:end], epoch_masks[start:end]
-                logits, value = model(board, mask)
+                with autocast_bf16(self.update_bf16):
+                    logits, value = model(board, mask)
                 log_probs = masked_log_probs(logits, mask)
                 new_log_prob = log_probs.gather(1, epoch_actions[start:end]).squeeze(1)
                 entropy = masked_entropy(log_probs, mask).mean()
@@ -460,9 +500,9 @@ class PPOTrainer:
                 lb_loss, aux_loss = model.latest_lb_loss, model.aux_loss(board)
                 loss = combined_loss(terms, entropy, lb_loss, aux_loss, config)
 
-                self.optimizer.zero_grad(set_to_none=True)
+                self.optimizer.zero_grad()
                 loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.max_grad_norm)
+                self.optimizer.clip_grad_norm_(config.max_grad_norm)
                 self.optimizer.step()
                 parts = (terms.policy, terms.value, entropy, terms.approx_kl, terms.clip_fraction, lb_loss, aux_loss)
                 sums += torch.stack([part.detach() for part in parts])

@@ -23,6 +23,7 @@ export type WireType =
   | DesignMeta
   | DesignRecord
   | ValidationResult
+  | MemoryBreakdown
   | CompileResult
   | TrainRequest
   | TrainAccepted
@@ -63,7 +64,8 @@ export interface DesignError {
 }
 /**
  * Sent after every PPO update (one rollout plus its optimisation epochs). `env_steps` counts
- * board moves since the run began (resumed runs included); `env_steps_per_s` is this update's rate.
+ * board moves since the run began and `elapsed_s` its training seconds (both including the runs
+ * it was resumed from); `env_steps_per_s` is this update's rate.
  */
 export interface TrainingUpdate {
   type: "training_update";
@@ -245,14 +247,41 @@ export interface DesignRecord {
 }
 /**
  * `paramCount` is in millions, as in the seed; `paramCountExact` is the integer count that
- * equals `sum(p.numel())` of the compiled model. `estimatedMemory` is training memory in MiB.
+ * equals `sum(p.numel())` of the compiled model.
+ *
+ * `estimatedMemory` is the training memory the design adds, in MiB, rounded up: its weights,
+ * their gradients and Adam's two moments, and the activations of one PPO minibatch (see the
+ * catalogue's `memory`). It leaves out the training process itself (about
+ * `memoryBreakdown.runtimeBaseline` MiB of interpreter, torch and env), the rollout buffer and
+ * the allocator's caching, so a process training it holds more. `memoryBreakdown` splits it into
+ * its parts and gives that baseline. A document that cannot be read has 0 parameters and memory.
  */
 export interface ValidationResult {
   valid: boolean;
   paramCount: number;
   paramCountExact: number;
   estimatedMemory: number;
+  memoryBreakdown: MemoryBreakdown;
   errors: DesignError[];
+}
+/**
+ * What training memory is made of, in MiB. `weightsAndOptimizer` and `activations` are the two
+ * parts of `estimatedMemory`, each rounded up on its own as the total is, so they add up to it or
+ * to 1 MiB more; `runtimeBaseline` is the training process itself, on top of the estimate.
+ */
+export interface MemoryBreakdown {
+  /**
+   * The weights, their gradients and Adam's two moments: bytes_per_float * P * floats_per_param / 2^20, rounded up.
+   */
+  weightsAndOptimizer: number;
+  /**
+   * One PPO minibatch's activations kept for the backward pass: bytes_per_float * minibatch * (stored + recompute_peak) / 2^20, rounded up.
+   */
+  activations: number;
+  /**
+   * The catalogue's memory.runtime_baseline_mb: a torch training process's resident memory before any model (interpreter, torch, the env). The same for every design.
+   */
+  runtimeBaseline: number;
 }
 /**
  * Where the generated module was written and what it holds.
@@ -269,8 +298,11 @@ export interface CompileResult {
 }
 /**
  * How long to train: after `max_env_steps` board moves or `max_minutes`, whichever comes
- * first; with neither, until stopped. `resume_from` continues another run of this design from its
- * checkpoint (its architecture must be unchanged).
+ * first; with neither, until stopped. The learning rate anneals to 0 over that budget.
+ * `resume_from` continues another run of this design from its checkpoint (its architecture must
+ * be unchanged): with neither limit, for what is left of that run's budget, on the same learning
+ * rate schedule (409 if it is spent); with a limit, for that much more, the schedule re-planned
+ * over the extended total.
  */
 export interface TrainRequest {
   max_env_steps?: number | null;
@@ -290,9 +322,12 @@ export interface RunList {
   runs: RunStatus[];
 }
 /**
- * A run as the store knows it. `progress` is the fraction of the budget spent (null without
- * a budget); `last_seq` is the `id` of its latest stored event; `summary` covers its latest
- * games (null until the run ends).
+ * A run as the store knows it. `budget` is what the run ends at and its learning rate anneals
+ * over; for a resumed run, the total of the runs it continues (the first one's budget, extended
+ * by each resume that gave one; see `TrainRequest`), counted from the first run's start, or from
+ * the resume if the runs before had no budget. `progress` is the fraction of it spent (null
+ * without a budget); `env_steps` and `elapsed_s` include the runs it continues; `last_seq` is the
+ * `id` of its latest stored event; `summary` covers its latest games (null until the run ends).
  */
 export interface RunStatus {
   id: string;

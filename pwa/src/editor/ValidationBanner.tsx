@@ -6,7 +6,7 @@
 import { useReactFlow } from "@xyflow/react";
 import { useState } from "react";
 import { findComponent } from "../model/graph";
-import type { DesignError } from "../model/types";
+import type { DesignError, ValidationResult } from "../model/types";
 import { Icon } from "../ui/icons";
 import type { BlockNode } from "./flow";
 import { select, useEditor } from "./store";
@@ -102,13 +102,35 @@ export function ValidationBanner({ onReload }: { onReload?: () => void }) {
   );
 }
 
+/**
+ * What the memory estimate covers, in a sentence: the design's own share (model, optimizer,
+ * activations) and the training process's baseline on top, which the estimate leaves out.
+ */
+export function memoryExplanation({ estimatedMemory, memoryBreakdown }: Pick<ValidationResult, "estimatedMemory" | "memoryBreakdown">): string {
+  const { weightsAndOptimizer, activations, runtimeBaseline } = memoryBreakdown;
+  const mib = (value: number) => `${numberFormat.format(value)} MiB`;
+  return (
+    `Training this design needs about ${mib(estimatedMemory)}: ${mib(weightsAndOptimizer)} for the model's weights, ` +
+    `their gradients and the optimizer's state, and ${mib(activations)} for one minibatch's activations (each rounded up). ` +
+    `The training process itself (Python, torch, the game) takes about ${mib(runtimeBaseline)} more.`
+  );
+}
+
 export function StatsOverlay() {
   const result = useValidation((s) => s.result);
   if (!result) return null;
+  const explanation = memoryExplanation(result);
   return (
     <output className="stats" aria-label="Model size">
       <span>{numberFormat.format(result.paramCountExact)} params</span>
-      <span>{numberFormat.format(result.estimatedMemory)} MiB to train</span>
+      {/* Compact for a phone; screen readers get the sentence instead, and a pointer its title. */}
+      <span className="stats__memory" title={explanation} aria-hidden="true">
+        ≈ {numberFormat.format(result.estimatedMemory)} MiB to train <span className="stats__note">(model, optimizer, activations)</span>
+      </span>
+      <span className="stats__note" aria-hidden="true">
+        + ~{numberFormat.format(result.memoryBreakdown.runtimeBaseline)} MiB runtime
+      </span>
+      <span className="visually-hidden">{explanation}</span>
     </output>
   );
 }

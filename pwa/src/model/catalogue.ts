@@ -69,6 +69,9 @@ export interface MemorySpec {
   bytes_per_float: number;
   /** Weights, gradients and Adam's two moments. */
   floats_per_param: number;
+  /** A torch training process's resident memory before any model, in MiB: beside the estimate, not in it. */
+  runtime_baseline_mb: number;
+  runtimeBaselineDoc: string;
 }
 
 /** Routing of a moe_layer that no load_balance_router feeds. */

@@ -29,5 +29,5 @@ export type Edge = ModelArchitecture["edges"][number];
 export type PropValue = ModelComponent["props"][string];
 /** One validation error, with `component` and `hint` null when they do not apply. */
 export type DesignError = Filled<Wire.DesignError>;
-/** The validator's verdict: `paramCount` in millions, `estimatedMemory` in MiB. */
+/** The validator's verdict: `paramCount` in millions, `estimatedMemory` and `memoryBreakdown` in MiB. */
 export type ValidationResult = Filled<Wire.ValidationResult>;

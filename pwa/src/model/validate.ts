@@ -57,6 +57,12 @@ export interface DesignAnalysis {
   checkpointed: Set<string>;
   paramTotal: number;
   memoryMb: number;
+  /** `memoryMb` in parts, each rounded up on its own: the weights, their gradients and Adam's two moments. */
+  weightsMb: number;
+  /** One minibatch's activations kept for the backward pass. */
+  activationsMb: number;
+  /** The training process before any model, beside `memoryMb`. */
+  runtimeBaselineMb: number;
 }
 
 /** Id -> type, for the first component of each id, in design order. */
@@ -517,9 +523,14 @@ function checkLimits(analysis: DesignAnalysis, catalogue: Catalogue, types: Type
   for (const cid of analysis.checkpointed) recomputePeak = Math.max(recomputePeak, analysis.activations.get(cid) ?? 0);
   // Every term is an integer below 2^53 for any design the schema admits, and dividing by a
   // power of two is exact, so this is the server's integer ceiling division.
-  const totalBytes = memory.bytes_per_float * (paramTotal * memory.floats_per_param + memory.minibatch * (stored + recomputePeak));
+  const weightBytes = memory.bytes_per_float * paramTotal * memory.floats_per_param;
+  const activationBytes = memory.bytes_per_float * memory.minibatch * (stored + recomputePeak);
   analysis.paramTotal = paramTotal;
-  analysis.memoryMb = Math.ceil(totalBytes / BYTES_PER_MIB);
+  analysis.memoryMb = Math.ceil((weightBytes + activationBytes) / BYTES_PER_MIB);
+  // The parts, each rounded up on its own like the total: they add up to it or to 1 MiB more.
+  analysis.weightsMb = Math.ceil(weightBytes / BYTES_PER_MIB);
+  analysis.activationsMb = Math.ceil(activationBytes / BYTES_PER_MIB);
+  analysis.runtimeBaselineMb = memory.runtime_baseline_mb;
   if (paramTotal > limits.max_params) {
     report(analysis, "param_limit", `The model has ${withThousands(paramTotal)} parameters; the limit is ${withThousands(limits.max_params)}.`, null, "Use fewer or narrower layers.");
   }
@@ -550,6 +561,9 @@ export function analyse(design: ModelArchitecture, catalogue: Catalogue = shippe
     checkpointed: new Set(),
     paramTotal: 0,
     memoryMb: 0,
+    weightsMb: 0,
+    activationsMb: 0,
+    runtimeBaselineMb: 0,
   };
   const types = checkComponents(analysis, catalogue);
   checkEdges(analysis, catalogue, types);
@@ -569,6 +583,7 @@ export function resultOf(analysis: DesignAnalysis): ValidationResult {
     paramCount: analysis.paramTotal / PARAMS_PER_MILLION,
     paramCountExact: analysis.paramTotal,
     estimatedMemory: analysis.memoryMb,
+    memoryBreakdown: { weightsAndOptimizer: analysis.weightsMb, activations: analysis.activationsMb, runtimeBaseline: analysis.runtimeBaselineMb },
     errors: analysis.errors,
   };
 }
@@ -576,6 +591,9 @@ export function resultOf(analysis: DesignAnalysis): ValidationResult {
 /** Validate JSON text or parsed JSON data; never throws on bad input. */
 export function validateDesign(document: unknown, catalogue: Catalogue = shippedCatalogue): ValidationResult {
   const decoded = decodeDesign(document);
-  if (!decoded.ok) return { valid: false, paramCount: 0, paramCountExact: 0, estimatedMemory: 0, errors: [decoded.error] };
+  if (!decoded.ok) {
+    const memoryBreakdown = { weightsAndOptimizer: 0, activations: 0, runtimeBaseline: catalogue.doc.memory.runtime_baseline_mb };
+    return { valid: false, paramCount: 0, paramCountExact: 0, estimatedMemory: 0, memoryBreakdown, errors: [decoded.error] };
+  }
   return resultOf(analyse(decoded.design, catalogue));
 }

@@ -8,7 +8,7 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { openInEditor } from "../../src/editor/store";
 import { createValidationService, useValidation } from "../../src/editor/validation";
-import { StatsOverlay, ValidationBanner } from "../../src/editor/ValidationBanner";
+import { memoryExplanation, StatsOverlay, ValidationBanner } from "../../src/editor/ValidationBanner";
 import { TEMPLATES } from "../../src/model/templates";
 import { validateDesign } from "../../src/model/validate";
 import type { ValidationPort, ValidationReply, ValidationRequest } from "../../src/validation/client";
@@ -131,5 +131,31 @@ describe("a failed validation worker", () => {
     expect(ports).toHaveLength(2);
     expect(useValidation.getState().failure).toBeNull();
     await vi.waitFor(() => expect(useValidation.getState().result?.valid).toBe(true));
+  });
+});
+
+describe("the size overlay", () => {
+  it("says what the memory estimate covers and adds the training process's baseline", async () => {
+    service.start();
+    await vi.waitFor(() => expect(useValidation.getState().result?.valid).toBe(true));
+    await renderBanner();
+    const result = validateDesign(tiny());
+    const { weightsAndOptimizer, activations, runtimeBaseline } = result.memoryBreakdown;
+    expect(weightsAndOptimizer + activations - result.estimatedMemory).toBeOneOf([0, 1]); // each part rounded up
+    expect(runtimeBaseline).toBe(340);
+    const overlay = container.querySelector('output[aria-label="Model size"]')!;
+    const memory = overlay.querySelector(".stats__memory")!;
+    expect(memory.textContent).toBe(`≈ ${result.estimatedMemory} MiB to train (model, optimizer, activations)`);
+    expect(overlay.textContent).toContain("+ ~340 MiB runtime");
+    // The compact lines are hidden from screen readers, which read the full sentence instead.
+    const explanation = memoryExplanation(result);
+    expect(memory.getAttribute("title")).toBe(explanation);
+    expect(memory.getAttribute("aria-hidden")).toBe("true");
+    expect(overlay.querySelector(".visually-hidden")?.textContent).toBe(explanation);
+    expect(explanation).toBe(
+      `Training this design needs about ${result.estimatedMemory} MiB: ${weightsAndOptimizer} MiB for the model's weights, their gradients ` +
+        `and the optimizer's state, and ${activations} MiB for one minibatch's activations (each rounded up). ` +
+        "The training process itself (Python, torch, the game) takes about 340 MiB more.",
+    );
   });
 });

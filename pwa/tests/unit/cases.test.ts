@@ -47,6 +47,7 @@ describe("conformance vectors", () => {
       expect(result.paramCountExact).toBe(expected.paramCountExact);
       expect(result.paramCount).toBe(expected.paramCount);
       expect(result.estimatedMemory).toBe(expected.estimatedMemory);
+      expect(result.memoryBreakdown).toEqual(expected.memoryBreakdown);
     });
 
     it("answers in the ValidationResult schema, with catalogued codes and a message each", () => {

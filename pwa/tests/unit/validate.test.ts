@@ -49,7 +49,47 @@ describe("sizes", () => {
     // 4 floats of 4 bytes per parameter.
     const bytes = 4 * (params * 4 + 512 * (256 + 128 + 5));
     const result = validateDesign(head([["fc", "dense", { units: 64 }]], { d_model: 16 }));
-    expect(result).toEqual({ valid: true, paramCount: params / 1e6, paramCountExact: params, estimatedMemory: Math.ceil(bytes / 2 ** 20), errors: [] });
+    const estimatedMemory = Math.ceil(bytes / 2 ** 20);
+    // The parts, each rounded up: the weights, gradients and Adam moments, and the activations;
+    // and the training process's baseline beside them.
+    const memoryBreakdown = { weightsAndOptimizer: Math.ceil((4 * params * 4) / 2 ** 20), activations: Math.ceil((4 * 512 * (256 + 128 + 5)) / 2 ** 20), runtimeBaseline: 340 };
+    expect(result).toEqual({ valid: true, paramCount: params / 1e6, paramCountExact: params, estimatedMemory, memoryBreakdown, errors: [] });
+  });
+
+  it("rounds each part of the memory estimate up on its own", () => {
+    // 16,779,685 parameters of 16 bytes: 268,474,960 bytes, 256.04 MiB, so 257 rounded up;
+    // 512 boards of 181 floats (ntuple 32 + 2*8, dense 128, heads 5): 370,688 bytes, 0.35 MiB, so 1.
+    // Together 256.39 MiB, so 257: the parts add up to 1 MiB more than the estimate.
+    const result = validateDesign(chain([["in", "board_input"], ["nt", "ntuple"], ["fc", "dense", { units: 64 }], ["out", "action_output"]]));
+    expect(result.paramCountExact).toBe(16_779_685);
+    expect(result.estimatedMemory).toBe(257);
+    expect(result.memoryBreakdown).toEqual({ weightsAndOptimizer: 257, activations: 1, runtimeBaseline: 340 });
+    expect(catalogue.doc.memory.runtime_baseline_mb).toBe(340);
+    // A document that cannot be read has no model, but the process baseline still stands.
+    expect(validateDesign("{ nope").memoryBreakdown).toEqual({ weightsAndOptimizer: 0, activations: 0, runtimeBaseline: 340 });
+  });
+
+  it("sizes a tuple network as worked out by hand", () => {
+    // ntuple: one 16^4 = 65536-row table of 32 units per tuple, 8 tuples, plus a bias of 32;
+    // dense 32*64 + 64; action_output 64*5 + 5.
+    const params = 8 * 65536 * 32 + 32 + (32 * 64 + 64) + (64 * 5 + 5);
+    expect(params).toBe(16_779_685);
+    // Activations per board: ntuple its 32-wide output and 8 int64 indices (2 floats each), dense 2*64, action_output 5.
+    const bytes = 4 * (params * 4 + 512 * (32 + 2 * 8 + 128 + 5));
+    const analysis = analysed(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 8, units: 32 }], ["fc", "dense", { units: 64 }], ["out", "action_output"]]));
+    expect(analysis.errors).toEqual([]);
+    expect(analysis.params.get("nt")).toBe(8 * 65536 * 32 + 32);
+    expect(analysis.activations.get("nt")).toBe(32 + 2 * 8);
+    expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 32 });
+    expect(analysis.paramTotal).toBe(params);
+    expect(analysis.memoryMb).toBe(Math.ceil(bytes / 2 ** 20));
+  });
+
+  it("gives a tuple network the board only, and every tuple at most once", () => {
+    expect(pairs(validateDesign(head([["nt", "ntuple"]])))).toEqual([["incompatible_input", "nt"]]);
+    const tooMany = validateDesign(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 18 }], ["out", "action_output"]]));
+    expect(pairs(tooMany)).toEqual([["prop_out_of_range", "nt"]]);
+    expect(catalogue.blocks.get("ntuple")!.props.get("n_tuples")!.max).toBe(17);
   });
 
   it("keeps only the largest checkpointed block's activations, not their sum", () => {

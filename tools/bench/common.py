@@ -1,0 +1,85 @@
+"""What the benchmarks share: an argument parser that reports bad arguments in one line, and what
+every result file records besides its figures (the commit and whether the tree had local changes,
+the machine, the load), with a tidy JSON writer."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import NoReturn
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with bad arguments reported in one line (exit status 2), no usage dump, as the
+    model-studio CLI does."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+
+
+def source() -> dict:
+    """The commit measured; `dirty`: the working tree had changes not in that commit."""
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def loadavg() -> list[float]:
+    """1-, 5- and 15-minute load averages."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine(torch_threads: int) -> dict:
+    import torch
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "cpu_model": cpu_model(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torch_threads": torch_threads,
+    }
+
+
+def tidy(value: object, digits: int = 4) -> object:
+    """Floats rounded (to `digits` decimals, large ones to 1) for a readable file."""
+    if isinstance(value, float):
+        return round(value, 1 if abs(value) >= 1000 else digits)
+    if isinstance(value, dict):
+        return {key: tidy(item, digits) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [tidy(item, digits) for item in value]
+    return value
+
+
+def write(path: Path, result: dict) -> str:
+    """Write `result` as indented JSON; returns the path to print (relative to the repo if inside)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(tidy(result), indent=2) + "\n")
+    path = path.resolve()
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
