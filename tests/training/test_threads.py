@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 
+from model_studio.training import threads
 from model_studio.training.threads import AdaptiveThreads, runnable_elsewhere
 
 
@@ -35,3 +36,12 @@ def test_sees_another_process_computing():
         spinner.kill()
         spinner.wait()
     assert max(readings) >= 1
+
+
+def test_a_thread_runnable_for_a_moment_is_not_a_competitor(monkeypatch):
+    """The reader of a trainer's events wakes just as the event is sent, when the trainer samples:
+    only a thread seen in every reading counts."""
+    readings = iter([1, 0, 1, 1, 2, 1, 1, 1])
+    monkeypatch.setattr(threads, "runnable_now", lambda: next(readings))
+    assert threads.runnable_elsewhere(samples=4, interval_s=0) == 0  # the blip
+    assert threads.runnable_elsewhere(samples=4, interval_s=0) == 1  # someone stayed

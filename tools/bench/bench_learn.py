@@ -4,8 +4,10 @@ games per seed with the stochastic policy; report each seed and the mean over se
 confidence interval, next to the anchors and the goal.
 
 Run: `just bench-learn`, or `.venv/bin/python tools/bench/bench_learn.py [--design NAME ...]
-[--seeds 3] [--seed-base 0] [--minutes 10] [--games 200] [--purpose report|tune] [--peer [transformer|mlp]]
-[--set gamma=0.99 --set num_envs=512 ...] [--out PATH]`. `--design` may be given several times or as
+[--seeds 3] [--seed-base 0] [--minutes 10] [--steps N] [--games 200] [--purpose report|tune]
+[--peer [transformer|mlp]] [--set gamma=0.99 --set num_envs=512 ...] [--out PATH]`. `--steps` also
+ends each run after N env steps: for tuning by samples on a machine whose load varies, e.g.
+`--purpose tune --steps 3e6 --minutes 60`. `--design` may be given several times or as
 a comma list; `--set` overrides PPOConfig fields (values are Python literals). The runs take
 (designs + peer) x seeds x minutes, one after another, each alone: 30 minutes with the defaults.
 Other work on the machine slows training and so lowers the score: the load average at the start
@@ -138,6 +140,8 @@ def parse_args(argv: list[str] | None = None):
     parser.add_argument("--seeds", type=int, default=SEEDS, help="training seeds, each a run of its own")
     parser.add_argument("--seed-base", type=int, default=0, help="the first seed (PPOConfig.seed)")
     parser.add_argument("--minutes", type=float, default=MINUTES, help="wall-clock budget of each run")
+    parser.add_argument("--steps", type=float, default=None,
+                        help="also end each run after this many env steps (tuning by samples, whatever the machine's load)")
     parser.add_argument("--games", type=int, default=EVAL_GAMES, help="evaluation games per seed")
     parser.add_argument("--purpose", choices=sorted(EVAL_SEEDS), default="report", help="report: the README's evaluation seeds; tune: a disjoint set")
     parser.add_argument("--peer", nargs="?", const="transformer", choices=("transformer", "mlp"), default=None,
@@ -162,6 +166,9 @@ def parse_args(argv: list[str] | None = None):
         parser.error("--seed-base must be at least 0")
     if not args.minutes > 0:
         parser.error("--minutes must be more than 0")
+    if args.steps is not None and not 1 <= args.steps < 1e15:
+        parser.error("--steps must be at least 1")
+    args.steps = None if args.steps is None else int(args.steps)
     if not 1 <= args.games <= MAX_GAMES:
         parser.error(f"--games must be between 1 and {MAX_GAMES:,}")
     if args.out is not None and len(names) > 1 and "{design}" not in args.out:
@@ -296,7 +303,7 @@ def train_and_evaluate(document: dict, name: str, seed: int, args) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-learn-") as data_dir:
         manager = TrainingManager(data_dir, on_event)
         try:
-            run_id = manager.start(document, config=config, budget=Budget(max_minutes=args.minutes))
+            run_id = manager.start(document, config=config, budget=Budget(max_env_steps=args.steps, max_minutes=args.minutes))
             done = manager.wait(run_id)
         finally:
             manager.close()
@@ -377,6 +384,7 @@ def skeleton(args, name: str, design: dict, started: datetime.datetime) -> dict:
         "config_note": "PPOConfig with the --set overrides; `seed` differs per run (see runs[].seed)",
         "overrides": args.overrides,
         "minutes": args.minutes,
+        "max_env_steps": args.steps,
         "seeds": args.seed_list,
         "evaluation": {
             "purpose": args.purpose,

@@ -1,6 +1,8 @@
 """Training throughput: env-steps/s of PPOTrainer (rollout + optimisation, everything counted)
-for tiny-dense (also narrowed to the peer's 2x64 width) and small-transformer, at the SB3 peer's
-PPO settings and at our defaults, against the SB3 peer measured in the same run.
+for tiny-dense (also narrowed to the peer's 2x64 width), small-transformer and moe-router, at the
+SB3 peer's PPO settings and at our defaults, against the SB3 peer measured in the same run; then
+what each speed lever buys on the attention and MoE rows (bf16 autocast, the second torch thread),
+measured by turning it off.
 
 Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
 [--threads N] [--no-peer] [--out PATH]` (about four minutes; the first run with the peer also

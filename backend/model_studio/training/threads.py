@@ -11,11 +11,14 @@ is (a request being served, another process computing).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import torch
 
 MAX_TORCH_THREADS = 8  # the models are small: more threads than this only add synchronisation
+SAMPLES = 4  # readings per decision, SAMPLE_INTERVAL_S apart: a few ms per update
+SAMPLE_INTERVAL_S = 0.002
 
 
 def usable_cores() -> int:
@@ -34,9 +37,9 @@ def set_torch_threads(threads: int) -> None:
     torch.set_num_threads(threads or default_torch_threads())
 
 
-def runnable_elsewhere() -> int | None:
-    """Threads on this machine that are runnable right now and are not this process's; None
-    where /proc does not say (not Linux)."""
+def runnable_now() -> int | None:
+    """One reading: threads on this machine runnable at this instant that are not this
+    process's; None where /proc does not say (not Linux)."""
     try:
         running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
         own = 0
@@ -47,6 +50,21 @@ def runnable_elsewhere() -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return max(0, running - own)
+
+
+def runnable_elsewhere(samples: int = SAMPLES, interval_s: float = SAMPLE_INTERVAL_S) -> int | None:
+    """Threads elsewhere that stayed runnable: the fewest of `samples` readings `interval_s`
+    apart. One reading is not enough: a trainer samples right after sending its update's event,
+    just as the reader of that event wakes up."""
+    readings = []
+    for index in range(samples):
+        if index:
+            time.sleep(interval_s)
+        reading = runnable_now()
+        if reading is None:
+            return None
+        readings.append(reading)
+    return min(readings)
 
 
 class AdaptiveThreads:
