@@ -30,8 +30,11 @@ def git(*args: str) -> str:
 
 
 def source() -> dict:
-    """The commit measured; `dirty`: the working tree had changes not in that commit."""
-    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(git("status", "--porcelain"))}
+    """The commit measured; `dirty`: the working tree had changes not in that commit, other than
+    result files (a bench writes those as it goes), listed in `dirty_paths`."""
+    changed = (git("diff", "--name-only", "HEAD") + "\n" + git("ls-files", "--others", "--exclude-standard")).split()
+    dirty_paths = [path for path in changed if not path.startswith("tools/bench/results/")]
+    return {"commit": git("rev-parse", "HEAD") or None, "dirty": bool(dirty_paths), "dirty_paths": dirty_paths}
 
 
 def now() -> str:
