@@ -299,7 +299,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     manager = TrainingManager(args.out, on_event)
     try:
-        run_id = manager.start(document, config=PPOConfig(seed=args.seed), budget=budget, resume_from=args.resume)
+        run_id = manager.start(document, config=PPOConfig(seed=args.seed, torch_compile=args.torch_compile), budget=budget, resume_from=args.resume)
     except InvalidDesignError:
         return _report_invalid(args.design, "trained", document)
     except (CheckpointError, BudgetSpentError) as exc:
@@ -403,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--out", default=".data", metavar="DIR", help="data directory: generated/ and runs/<id>/checkpoint.pt (default: .data)")
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, games and sampling (default: 0)")
+    train.add_argument(
+        "--torch-compile",
+        action="store_true",
+        help="run the model through torch.compile: faster updates for attention designs after a compile of tens of seconds",
+    )
     train.add_argument(
         "--resume",
         metavar="CKPT",

@@ -28,6 +28,13 @@ def test_train_shows_progress_and_a_summary_then_eval_plays_the_checkpoint(tmp_p
     assert "20 games, greedy policy" in out and "games         20" in out and "reached 256" in out
 
 
+def test_train_with_torch_compile_trains_through_it(tmp_path, capsys):
+    assert main(["train", str(TEMPLATE), "--steps", "1", "--out", str(tmp_path), "--torch-compile"]) == 0
+    assert ": completed" in capsys.readouterr().out
+    checkpoint = load_checkpoint(next((tmp_path / "runs").glob("*/checkpoint.pt")))
+    assert checkpoint["config"]["torch_compile"] is True and checkpoint["update"] == 1
+
+
 def test_train_refuses_an_invalid_design_and_eval_a_missing_checkpoint(tmp_path, capsys):
     design = json.loads(TEMPLATE.read_text())
     design["edges"] = []

@@ -2,10 +2,11 @@
 for tiny-dense (also narrowed to the peer's 2x64 width), small-transformer and moe-router, at the
 SB3 peer's PPO settings and at our defaults, against the SB3 peer measured in the same run; then
 what each speed lever buys on the attention and MoE rows (bf16 autocast, the second torch thread),
-measured by turning it off.
+measured by turning it off, and what the opt-in torch.compile buys there, measured by turning it
+on (its one-off compile, from an empty Inductor cache, is the warm-up and is reported apart).
 
 Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
-[--threads N] [--no-peer] [--out PATH]` (about four minutes; the first run with the peer also
+[--threads N] [--no-peer] [--out PATH]` (about eight minutes; the first run with the peer also
 installs it, a few minutes more, once). Each figure is the best and the median of several timed
 windows of whole updates, after one warm-up update. The machine is shared with other work, so
 figures move by tens of percent from run to run: read the best as "what the code can do", the
@@ -31,9 +32,12 @@ Result: tools/bench/results/train.json (`--out`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -71,6 +75,7 @@ DESIGNS = (
 # The speed levers, each measured by turning it off on the attention and MoE rows: the row's best
 # over the lever-off best is what the lever buys.
 LEVERS = {"bf16 autocast": {"bf16": False}, "2nd torch thread": {"torch_threads": 1}}
+OPT_IN_LEVERS = {"torch.compile": {"torch_compile": True}}  # off by default: measured by turning it on
 LEVER_ROWS = ("small-transformer", "moe-router")
 SETTINGS = {
     "peer": "peer settings (8 envs x 256 steps, minibatch 256, 4 epochs)",
@@ -78,20 +83,50 @@ SETTINGS = {
 }
 
 
-def rates(document: dict, config: PPOConfig, windows: int, window_s: float) -> list[float]:
+def rates(document: dict, config: PPOConfig, windows: int, window_s: float) -> dict:
+    """Figures of `windows` timed windows after one warm-up update (allocator, oneDNN kernels, and
+    torch.compile's compile when it is on), whose seconds are kept as `warmup_s`."""
     trainer = PPOTrainer(build_model(document), config)
-    trainer.update()  # warm-up: allocator, oneDNN kernels
+    start = time.perf_counter()
+    trainer.update()
+    warmup_s = time.perf_counter() - start
     measured = []
     for _ in range(windows):
         first, start = trainer.env_steps, time.perf_counter()
         while time.perf_counter() - start < window_s:
             trainer.update()
         measured.append((trainer.env_steps - first) / (time.perf_counter() - start))
-    return measured
+    return {**figures(measured), "warmup_s": warmup_s}
 
 
 def figures(measured: list[float]) -> dict:
     return {"env_steps_per_s": measured, "best": max(measured), "median": statistics.median(measured)}
+
+
+@contextlib.contextmanager
+def cache_dir(path: str):
+    """Inductor's compile cache in `path` while the block runs."""
+    before = os.environ.get("TORCHINDUCTOR_CACHE_DIR")
+    os.environ["TORCHINDUCTOR_CACHE_DIR"] = path
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["TORCHINDUCTOR_CACHE_DIR"]
+        else:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
+
+
+def versus_peer(figure: dict, peer: dict | None, policy: str, goal: float | None) -> str:
+    """Adds the ratios to the peer (and whether `goal` is met) to `figure`; returns them as text."""
+    if peer is None:
+        return "   (no same-run peer: no ratio)"
+    theirs = peer[policy]
+    figure["ratio_best"] = figure["best"] / theirs["best"]
+    figure["ratio_median"] = figure["median"] / theirs["median"]
+    figure["meets"] = None if goal is None else figure["ratio_best"] >= goal
+    note = "(no goal at these settings)" if goal is None else f"goal {goal:g}x: {'meets' if figure['meets'] else 'MISSES'}"
+    return f"   {figure['ratio_best']:5.2f}x SB3 {policy} {theirs['best']:,.0f}/s (median {figure['ratio_median']:.2f}x)   {note}"
 
 
 def measure_peers(threads: int, windows: int, window_s: float) -> dict:
@@ -129,7 +164,9 @@ def main(argv: list[str] | None = None) -> None:
         "benchmark": "bench_train",
         "about": ("Env-steps/s of PPOTrainer.update() (rollout + optimisation) over timed windows of whole updates after "
                   "one warm-up update: `rows` holds ours per design and setting, `peer` the SB3 MaskablePPO peer measured "
-                  "in the same run (null when not run or unavailable), `ratio_best` ours' best window over the peer's best."),
+                  "in the same run (null when not run or unavailable), `ratio_best` ours' best window over the peer's best; "
+                  "`levers` what each lever buys on the attention and MoE rows, `warmup_s` the warm-up update's seconds "
+                  "(with torch.compile on: its compile from an empty cache)."),
         "date": common.now(),
         **common.source(),
         "machine": {**common.machine(threads), "loadavg_start": common.loadavg()},
@@ -161,36 +198,35 @@ def main(argv: list[str] | None = None) -> None:
         for label, described, document, policy, goals in DESIGNS:
             load_start = common.loadavg()
             row = {"label": label, "design": described, "design_sha256": design_sha256(document), "settings": key,
-                   **figures(rates(document, config, args.windows, args.window_s)),
+                   **rates(document, config, args.windows, args.window_s),
                    "loadavg_start": load_start, "loadavg_end": common.loadavg(), "peer_policy": policy, "goal_ratio": goals[key]}
-            line = f"  {label:<24} {row['best']:8,.0f} / {row['median']:8,.0f}"
-            if peer is not None:
-                theirs = peer[policy]
-                row["ratio_best"] = row["best"] / theirs["best"]
-                row["ratio_median"] = row["median"] / theirs["median"]
-                row["meets"] = None if goals[key] is None else row["ratio_best"] >= goals[key]
-                if goals[key] is None:
-                    note = "(no goal at these settings)"
-                else:
-                    note = f"goal {goals[key]:g}x: {'meets' if row['meets'] else 'MISSES'}"
-                line += f"   {row['ratio_best']:5.2f}x SB3 {policy} {theirs['best']:,.0f}/s (median {row['ratio_median']:.2f}x)   {note}"
-            else:
-                line += "   (no same-run peer: no ratio)"
+            line = f"  {label:<24} {row['best']:8,.0f} / {row['median']:8,.0f}" + versus_peer(row, peer, policy, goals[key])
             print(line, flush=True)
             result["rows"].append(row)
     if threads < 2:
         LEVERS.pop("2nd torch thread")
     result["levers"] = []
-    print("levers: what each buys (the row's best over its best with the lever off)", flush=True)
+    print("levers: what each buys (the row's best over its best with the lever off; torch.compile, off by default: "
+          "its best with it on over the row's best)", flush=True)
     for row in result["rows"]:
         if row["label"] not in LEVER_ROWS:
             continue
         document = next(entry[2] for entry in DESIGNS if entry[0] == row["label"])
         for lever, change in LEVERS.items():
-            off = figures(rates(document, dataclasses.replace(configs[row["settings"]], **change), args.windows, args.window_s))
+            off = rates(document, dataclasses.replace(configs[row["settings"]], **change), args.windows, args.window_s)
             gain = row["best"] / off["best"]
             result["levers"].append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, **off, "gain_best": gain})
             print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain:5.2f}x  (without it: {off['best']:,.0f} / {off['median']:,.0f})", flush=True)
+        for lever, change in OPT_IN_LEVERS.items():
+            # A cold cache per measurement, so that warmup_s is the compile a first run pays.
+            with tempfile.TemporaryDirectory(prefix="bench-inductor-") as cache, cache_dir(cache):
+                on = rates(document, dataclasses.replace(configs[row["settings"]], **change), args.windows, args.window_s)
+            gain = on["best"] / row["best"]
+            entry = {"label": row["label"], "settings": row["settings"], "lever": lever, "on": change, **on, "gain_best": gain}
+            versus = versus_peer(entry, peer, row["peer_policy"], row["goal_ratio"])
+            result["levers"].append(entry)
+            print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain:5.2f}x  (with it: {on['best']:,.0f} / {on['median']:,.0f}, "
+                  f"first update {on['warmup_s']:.0f} s){versus}", flush=True)
     result["machine"]["loadavg_end"] = common.loadavg()
     print(f"wrote {common.write(args.out, result)}")
 

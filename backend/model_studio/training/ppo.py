@@ -35,6 +35,7 @@ from torch import nn
 from model_studio.catalogue import load_catalogue
 from model_studio.contracts import EpisodeStats, LossStats, MoEStats, TrainingUpdate
 from model_studio.env.vector import BatchedGame2048
+from model_studio.training.compiled import CompiledModel
 from model_studio.training.optim import DenseSparseAdam
 from model_studio.training.threads import AdaptiveThreads, runnable_elsewhere, set_torch_threads
 
@@ -115,6 +116,14 @@ class PPOConfig:
     # (AVX-512 BF16 or AMX; `bf16_supported()`), for batches of at least BF16_MIN_BATCH boards.
     # Softmaxes, norms, the action heads and the loss stay float32. Measured with
     # `tools/bench/bench_train.py`: see the README for the speed-up per template.
+    torch_compile: bool = False
+    # Run the model's forward and backward through torch.compile (`training.compiled`; Inductor
+    # needs a C++ compiler, and without one the trainer warns and stays eager). The first update
+    # pays a one-off compile per batch shape: small-transformer about 20 s and deep-checkpointed
+    # about 50 s on the 2-core machine, less when Inductor's disk cache holds the same graphs.
+    # It pays for plain layers (about 1.25x for small-transformer at either bench-train setting),
+    # not for routed MoE layers, whose data-dependent routing breaks the graph. Off by default: a
+    # 10-minute run spends a few percent of itself compiling, and the first metrics event waits.
 
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
@@ -320,6 +329,7 @@ class PPOTrainer:
         self.config = config
         self.run_id = run_id
         self.model = model.train()  # train mode: gradient checkpointing applies to gradient passes
+        self.forward = CompiledModel(model) if config.torch_compile else model  # what rollouts and minibatches call
         self.optimizer = DenseSparseAdam(model, config.learning_rate)
         self.envs = BatchedGame2048(config.num_envs, seed=config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
@@ -426,7 +436,7 @@ class PPOTrainer:
             boards[step], masks[step] = self.boards, self.masks
             mask = torch.from_numpy(self.masks)
             with autocast_bf16(self.rollout_bf16):
-                logits, value = self.model(torch.from_numpy(self.boards).long(), mask)
+                logits, value = self.forward(torch.from_numpy(self.boards).long(), mask)
             values.append(value)
             step_log_probs = masked_log_probs(logits, mask)
             action = sample_masked(step_log_probs.exp(), self.generator)
@@ -450,7 +460,7 @@ class PPOTrainer:
         if stacked_log_probs.isnan().any():  # torch.multinomial's check, once per rollout instead of per step
             raise RuntimeError("the policy's probabilities contain NaN (diverged weights?)")
         with autocast_bf16(self.rollout_bf16):
-            next_value = self.model(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
+            next_value = self.forward(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
         if finished:
             scores, lengths, tiles = (np.concatenate(column) for column in zip(*finished))
         else:
@@ -491,7 +501,7 @@ class PPOTrainer:
                 end = start + config.minibatch_size
                 board, mask = epoch_boards[start:end], epoch_masks[start:end]
                 with autocast_bf16(self.update_bf16):
-                    logits, value = model(board, mask)
+                    logits, value = self.forward(board, mask)
                 log_probs = masked_log_probs(logits, mask)
                 new_log_prob = log_probs.gather(1, epoch_actions[start:end]).squeeze(1)
                 entropy = masked_entropy(log_probs, mask).mean()
