@@ -38,10 +38,10 @@ def templates():
     )
     yield chain(
         "tuple-network", "Tuple network",
-        "The classic 2048 tuple network: each row and column's pattern of 4 tiles looks up a learned 32-wide vector; "
-        "the 8 are summed, then one small ReLU layer. About 16.8M parameters, nearly all in the lookup tables.",
+        "The classic 2048 tuple network: the pattern of 4 tiles in each row, column and 2x2 square looks up a learned "
+        "32-wide vector; the 17 are summed, then one small ReLU layer. About 35.7M parameters, nearly all in the lookup tables.",
         {"d_model": 64, "n_heads": 4},
-        [block("board", "board_input"), block("tuples", "ntuple", {"n_tuples": 8, "units": 32}),
+        [block("board", "board_input"), block("tuples", "ntuple", {"n_tuples": 17, "units": 32}),
          block("hidden", "dense", {"units": 64, "activation": "relu"}), block("policy", "action_output")],
     )
     yield chain(

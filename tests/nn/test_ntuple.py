@@ -116,9 +116,9 @@ def test_activation_formula_is_what_autograd_keeps(n_tuples, units):
 
 def test_template_compiles_to_one_readable_line_per_block():
     source = generate_source(TEMPLATE)
-    assert "self.tuples = NTupleNetwork(n_tuples=8, units=32)  # tuples: ntuple" in source
+    assert "self.tuples = NTupleNetwork(n_tuples=17, units=32)  # tuples: ntuple" in source
     assert "x_tuples = self.tuples(x_board)  # tuples: ntuple -> vector (B, 32)" in source
     model = build_model(TEMPLATE)
-    assert sum(p.numel() for p in model.parameters()) == 8 * 65536 * 32 + 32 + (32 * 64 + 64) + (64 * 5 + 5) == 16_779_685
+    assert sum(p.numel() for p in model.parameters()) == 17 * 65536 * 32 + 32 + (32 * 64 + 64) + (64 * 5 + 5) == 35_654_053
     logits, value = model(BOARD.repeat(3, 1), torch.ones(3, 4, dtype=torch.bool))
     assert logits.shape == (3, 4) and value.shape == (3,)

@@ -36,7 +36,7 @@ exploratory runs never pass for reported ones. `--out` overrides (with several d
 contain "{design}").
 
 Goals: small-transformer and moe-router: mean >= 10,000 and 1024 in >= 40% of games; the best
-template (tiny-dense, the default design): mean >= 30,000 and 2048 in >= 60%. Each is judged on the
+template (tuple-network, the default design): mean >= 30,000 and 2048 in >= 60%. Each is judged on the
 mean over seeds, and the interval's lower bound is reported next to it.
 
 Anchors, recorded on this 2-core machine by peers (not measured here):
@@ -71,7 +71,7 @@ from model_studio.training import Budget, PPOConfig, TrainingManager, format_sum
 from model_studio.training.threads import AdaptiveThreads, set_torch_threads
 
 TEMPLATES = common.REPO / "schema" / "templates"
-DEFAULT_DESIGN = "tiny-dense"  # the best template in a 10-minute CPU budget (see the report in the README)
+DEFAULT_DESIGN = "tuple-network"  # the best template in a 10-minute CPU budget (see the report in the README)
 MINUTES = 10.0
 SEEDS = 3
 EVAL_GAMES = 200
