@@ -44,12 +44,15 @@ def test_memory_estimate_computed_by_hand():
 
 def test_memory_breakdown_rounds_each_part_up_and_names_the_process_baseline():
     result = validate_design(template("tuple-network"))
-    # 35,654,053 parameters of 4 floats of 4 bytes: 570,464,848 bytes, 544.04 MiB, so 545;
-    # 512 boards of 199 floats (ntuple 32 + 2*17 for its int64 indices, dense 2*64, heads 5): 0.39 MiB, so 1.
-    weight_bytes, activation_bytes = 35_654_053 * 16, 512 * (32 + 2 * 17 + 2 * 64 + 5) * 4
+    # 35,654,053 parameters: the 17 tables' 17 * 65536 * 32 = 35,651,584 train by SparseAdam, 3 floats
+    # each (weight, two moments; the gradient is sparse), the other 2,469 take 4; at 4 bytes a float,
+    # 427,858,512 bytes, 408.04 MiB, so 409. 512 boards of 199 floats (ntuple 32 + 2*17 for its int64
+    # indices, dense 2*64, heads 5): 0.39 MiB, so 1.
+    tables = 17 * 65536 * 32
+    weight_bytes, activation_bytes = 4 * (tables * 3 + (35_654_053 - tables) * 4), 512 * (32 + 2 * 17 + 2 * 64 + 5) * 4
     assert result.paramCountExact == 35_654_053
-    assert result.estimatedMemory == -(-(weight_bytes + activation_bytes) // 2**20) == 545
-    assert (result.memoryBreakdown.weightsAndOptimizer, result.memoryBreakdown.activations) == (545, 1)  # 1 MiB over the total
+    assert result.estimatedMemory == -(-(weight_bytes + activation_bytes) // 2**20) == 409
+    assert (result.memoryBreakdown.weightsAndOptimizer, result.memoryBreakdown.activations) == (409, 1)  # 1 MiB over the total
     assert result.memoryBreakdown.runtimeBaseline == load_catalogue().doc.memory.runtime_baseline_mb == 340
     unreadable = validate_design(b"{ nope")
     assert (unreadable.estimatedMemory, msgspec.to_builtins(unreadable.memoryBreakdown)) == (0, {"weightsAndOptimizer": 0, "activations": 0, "runtimeBaseline": 340})

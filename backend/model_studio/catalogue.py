@@ -53,6 +53,8 @@ class BlockSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     activations: str
     paramsDoc: str | None = None
     activationsDoc: str | None = None
+    sparseParams: str | None = None  # how many of `params` train with sparse gradients (SparseAdam)
+    sparseParamsDoc: str | None = None
 
 
 class MemorySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -60,6 +62,7 @@ class MemorySpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     minibatch: int
     bytes_per_float: int
     floats_per_param: int
+    floats_per_sparse_param: int  # a sparse table's parameters: no dense gradient
     runtime_baseline_mb: int  # the training process before any model; reported beside the estimate
     runtimeBaselineDoc: str
 
@@ -103,6 +106,7 @@ class CompiledBlock(msgspec.Struct, frozen=True):
     params: Formula
     activations: Formula
     output_width: Formula | None
+    sparse_params: Formula | None  # None: every parameter trains densely
 
 
 class Catalogue(msgspec.Struct, frozen=True):
@@ -131,6 +135,7 @@ def _compile(doc: CatalogueDoc) -> Catalogue:
             params=compile_formula(spec.params),
             activations=compile_formula(spec.activations),
             output_width=compile_formula(width) if width else None,
+            sparse_params=compile_formula(spec.sparseParams) if spec.sparseParams else None,
         )
     return Catalogue(doc=doc, blocks=blocks)
 

@@ -90,7 +90,10 @@ class MemoryBreakdown(msgspec.Struct, forbid_unknown_fields=True):
         int,
         msgspec.Meta(
             ge=0,
-            description="The weights, their gradients and Adam's two moments: bytes_per_float * P * floats_per_param / 2^20, rounded up.",
+            description=(
+                "The weights, their gradients and Adam's two moments (no dense gradient for a sparse table's S parameters): "
+                "bytes_per_float * ((P - S) * floats_per_param + S * floats_per_sparse_param) / 2^20, rounded up."
+            ),
         ),
     ]
     activations: Annotated[

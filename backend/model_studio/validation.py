@@ -55,6 +55,7 @@ class DesignAnalysis:
     shapes: dict[str, Shape | None] = field(default_factory=dict)
     params: dict[str, int] = field(default_factory=dict)
     activations: dict[str, int] = field(default_factory=dict)
+    sparse_params: dict[str, int] = field(default_factory=dict)  # of params, those trained sparsely
     routing: dict[str, tuple[int, float]] = field(default_factory=dict)  # moe id -> (top_k, lb_coef)
     checkpointed: set[str] = field(default_factory=set)
     param_total: int = 0
@@ -404,6 +405,8 @@ def _infer_shapes(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
             env["top_k"] = top_k
         analysis.params[cid] = block.params(env)
         analysis.activations[cid] = block.activations(env)
+        if block.sparse_params is not None:
+            analysis.sparse_params[cid] = block.sparse_params(env)
         if spec.output is None:
             continue
         shape = shape_in if spec.output.kind == "same" else Shape(spec.output.kind, block.output_width(env))
@@ -447,7 +450,9 @@ def _check_limits(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
     analysis.param_total = sum(analysis.params.values())
     stored = sum(count for cid, count in analysis.activations.items() if cid not in analysis.checkpointed)
     recompute_peak = max((analysis.activations.get(cid, 0) for cid in analysis.checkpointed), default=0)
-    weight_bytes = memory.bytes_per_float * analysis.param_total * memory.floats_per_param
+    sparse = sum(analysis.sparse_params.values())
+    weight_floats = (analysis.param_total - sparse) * memory.floats_per_param + sparse * memory.floats_per_sparse_param
+    weight_bytes = memory.bytes_per_float * weight_floats
     activation_bytes = memory.bytes_per_float * memory.minibatch * (stored + recompute_peak)
     analysis.memory_mb = -(-(weight_bytes + activation_bytes) // MIB)
     # The parts, each rounded up on its own like the total: they add up to it or to 1 MiB more.

@@ -271,7 +271,7 @@ export interface ValidationResult {
  */
 export interface MemoryBreakdown {
   /**
-   * The weights, their gradients and Adam's two moments: bytes_per_float * P * floats_per_param / 2^20, rounded up.
+   * The weights, their gradients and Adam's two moments (no dense gradient for a sparse table's S parameters): bytes_per_float * ((P - S) * floats_per_param + S * floats_per_sparse_param) / 2^20, rounded up.
    */
   weightsAndOptimizer: number;
   /**

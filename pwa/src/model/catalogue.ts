@@ -48,6 +48,9 @@ export interface BlockSpec {
   activations: string;
   paramsDoc?: string;
   activationsDoc?: string;
+  /** How many of `params` train with sparse gradients (SparseAdam). */
+  sparseParams?: string;
+  sparseParamsDoc?: string;
 }
 
 export interface Limits {
@@ -69,6 +72,8 @@ export interface MemorySpec {
   bytes_per_float: number;
   /** Weights, gradients and Adam's two moments. */
   floats_per_param: number;
+  /** A sparse table's parameters: weights and Adam's two moments, no dense gradient. */
+  floats_per_sparse_param: number;
   /** A torch training process's resident memory before any model, in MiB: beside the estimate, not in it. */
   runtime_baseline_mb: number;
   runtimeBaselineDoc: string;
@@ -104,6 +109,8 @@ export interface CompiledBlock {
   activations: Formula;
   /** Null when the output is `same` or the block is a sink. */
   outputWidth: Formula | null;
+  /** Null when every parameter trains densely. */
+  sparseParams: Formula | null;
 }
 
 export interface Catalogue {
@@ -128,6 +135,7 @@ function compileBlock(type: string, spec: BlockSpec): CompiledBlock {
     params: compileFormula(spec.params),
     activations: compileFormula(spec.activations),
     outputWidth: spec.output?.width ? compileFormula(spec.output.width) : null,
+    sparseParams: spec.sparseParams ? compileFormula(spec.sparseParams) : null,
   };
 }
 

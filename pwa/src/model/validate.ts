@@ -53,6 +53,8 @@ export interface DesignAnalysis {
   shapes: Map<string, Shape | null>;
   params: Map<string, number>;
   activations: Map<string, number>;
+  /** Of `params`, those trained sparsely. */
+  sparseParams: Map<string, number>;
   routing: Map<string, Routing>;
   checkpointed: Set<string>;
   paramTotal: number;
@@ -481,6 +483,7 @@ function inferShapes(analysis: DesignAnalysis, catalogue: Catalogue, types: Type
     }
     analysis.params.set(cid, block.params(env));
     analysis.activations.set(cid, block.activations(env));
+    if (block.sparseParams !== null) analysis.sparseParams.set(cid, block.sparseParams(env));
     if (spec.output === null) continue;
     const shape: Shape =
       spec.output.kind === "same" ? shapeIn! : { kind: spec.output.kind, width: block.outputWidth!(env) };
@@ -523,7 +526,10 @@ function checkLimits(analysis: DesignAnalysis, catalogue: Catalogue, types: Type
   for (const cid of analysis.checkpointed) recomputePeak = Math.max(recomputePeak, analysis.activations.get(cid) ?? 0);
   // Every term is an integer below 2^53 for any design the schema admits, and dividing by a
   // power of two is exact, so this is the server's integer ceiling division.
-  const weightBytes = memory.bytes_per_float * paramTotal * memory.floats_per_param;
+  let sparse = 0;
+  for (const count of analysis.sparseParams.values()) sparse += count;
+  const weightFloats = (paramTotal - sparse) * memory.floats_per_param + sparse * memory.floats_per_sparse_param;
+  const weightBytes = memory.bytes_per_float * weightFloats;
   const activationBytes = memory.bytes_per_float * memory.minibatch * (stored + recomputePeak);
   analysis.paramTotal = paramTotal;
   analysis.memoryMb = Math.ceil((weightBytes + activationBytes) / BYTES_PER_MIB);
@@ -557,6 +563,7 @@ export function analyse(design: ModelArchitecture, catalogue: Catalogue = shippe
     shapes: new Map(),
     params: new Map(),
     activations: new Map(),
+    sparseParams: new Map(),
     routing: new Map(),
     checkpointed: new Set(),
     paramTotal: 0,

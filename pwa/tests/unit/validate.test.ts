@@ -57,13 +57,14 @@ describe("sizes", () => {
   });
 
   it("rounds each part of the memory estimate up on its own", () => {
-    // 16,779,685 parameters of 16 bytes: 268,474,960 bytes, 256.04 MiB, so 257 rounded up;
+    // 16,779,685 parameters: the 8 tables' 16,777,216 train by SparseAdam at 3 floats (12 bytes) each,
+    // the other 2,469 at 4 floats: 201,366,096 bytes, 192.04 MiB, so 193 rounded up;
     // 512 boards of 181 floats (ntuple 32 + 2*8, dense 128, heads 5): 370,688 bytes, 0.35 MiB, so 1.
-    // Together 256.39 MiB, so 257: the parts add up to 1 MiB more than the estimate.
+    // Together 192.39 MiB, so 193: the parts add up to 1 MiB more than the estimate.
     const result = validateDesign(chain([["in", "board_input"], ["nt", "ntuple"], ["fc", "dense", { units: 64 }], ["out", "action_output"]]));
     expect(result.paramCountExact).toBe(16_779_685);
-    expect(result.estimatedMemory).toBe(257);
-    expect(result.memoryBreakdown).toEqual({ weightsAndOptimizer: 257, activations: 1, runtimeBaseline: 340 });
+    expect(result.estimatedMemory).toBe(193);
+    expect(result.memoryBreakdown).toEqual({ weightsAndOptimizer: 193, activations: 1, runtimeBaseline: 340 });
     expect(catalogue.doc.memory.runtime_baseline_mb).toBe(340);
     // A document that cannot be read has no model, but the process baseline still stands.
     expect(validateDesign("{ nope").memoryBreakdown).toEqual({ weightsAndOptimizer: 0, activations: 0, runtimeBaseline: 340 });
@@ -74,11 +75,14 @@ describe("sizes", () => {
     // dense 32*64 + 64; action_output 64*5 + 5.
     const params = 8 * 65536 * 32 + 32 + (32 * 64 + 64) + (64 * 5 + 5);
     expect(params).toBe(16_779_685);
+    // The tables train by SparseAdam: 3 floats per table parameter, 4 for the rest.
     // Activations per board: ntuple its 32-wide output and 8 int64 indices (2 floats each), dense 2*64, action_output 5.
-    const bytes = 4 * (params * 4 + 512 * (32 + 2 * 8 + 128 + 5));
+    const tables = 8 * 65536 * 32;
+    const bytes = 4 * (tables * 3 + (params - tables) * 4 + 512 * (32 + 2 * 8 + 128 + 5));
     const analysis = analysed(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 8, units: 32 }], ["fc", "dense", { units: 64 }], ["out", "action_output"]]));
     expect(analysis.errors).toEqual([]);
     expect(analysis.params.get("nt")).toBe(8 * 65536 * 32 + 32);
+    expect(analysis.sparseParams.get("nt")).toBe(tables);
     expect(analysis.activations.get("nt")).toBe(32 + 2 * 8);
     expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 32 });
     expect(analysis.paramTotal).toBe(params);
