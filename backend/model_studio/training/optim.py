@@ -22,9 +22,9 @@ class RowAdam(torch.optim.SparseAdam):
     """`torch.optim.SparseAdam`'s update, its arithmetic step for step, and its state (so either
     loads the other's state dict), computed on the touched rows only: one gather of their moments,
     the update on those few thousand rows, one scatter back. torch's own reads the rows through
-    `sparse_mask` and writes them back as sparse additions, twice as many passes over a table of
-    millions of rows; RowAdam takes the tuple-network template's optimiser step from 4 ms to
-    about 1 ms (512 boards, 17 tables)."""
+    `sparse_mask` and writes them back as sparse additions; measured on the tuple-network template
+    (512 boards, 17 tables, 2 threads), RowAdam's step takes 1.6 ms against SparseAdam's 4.0 ms,
+    and training runs at 36k steps/s instead of 24k."""
 
     @torch.no_grad()
     def step(self, closure=None):

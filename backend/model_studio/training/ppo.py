@@ -121,8 +121,8 @@ class PPOConfig:
     torch_compile: bool = False
     # Run the model's forward and backward through torch.compile (`training.compiled`; Inductor
     # needs a C++ compiler, and without one the trainer warns and stays eager). The first update
-    # pays a one-off compile per batch shape: small-transformer about 20 s and deep-checkpointed
-    # about 50 s on the 2-core machine, less when Inductor's disk cache holds the same graphs.
+    # pays a one-off compile per batch shape: about 30 s for small-transformer and 50 s for
+    # deep-checkpointed on the 2-core machine, less when Inductor's disk cache holds the graphs.
     # It pays for plain layers (bench-train, small-transformer: 1.34x at SB3's settings, 1.14x at
     # ours), not for routed MoE layers (0.97x-0.98x), whose data-dependent routing breaks the
     # graph. Off by default: a 10-minute run spends ~5% of itself compiling, and its first metrics
