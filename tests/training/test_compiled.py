@@ -2,7 +2,6 @@
 update, to float rounding), the MoE layer's balancing loss and the aux head's loss included, and a
 machine whose C++ compiler is missing still trains, eagerly, after one warning."""
 
-import copy
 import json
 import logging
 
@@ -32,8 +31,7 @@ def moe_without_attention() -> dict:
 
 
 def one_update(design: dict, torch_compile: bool):
-    model = build_model(design, seed=3)
-    trainer = PPOTrainer(copy.deepcopy(model), PPOConfig(seed=5, torch_compile=torch_compile, **CONFIG))
+    trainer = PPOTrainer(build_model(design, seed=3), PPOConfig(seed=5, torch_compile=torch_compile, **CONFIG))
     return trainer.update(), trainer.model
 
 
