@@ -1,5 +1,6 @@
 """The pure parts of the benchmarks in tools/bench: the Student t interval, bench_learn's
-arguments and aggregate, bench_train's arguments, and the peer installer's pins and CPU-only check.
+arguments and aggregate, bench_train's and bench_env's arguments, and the peer installer's pins and
+CPU-only check.
 Nothing here trains, installs or measures anything."""
 
 import math
@@ -16,12 +17,13 @@ def bench():
     """The bench modules, imported as the scripts import each other (tools/bench on sys.path)."""
     sys.path.insert(0, str(BENCH))
     try:
+        import bench_env
         import bench_learn
         import bench_train
         import peers
         import stats
 
-        yield {"stats": stats, "bench_learn": bench_learn, "bench_train": bench_train, "peers": peers}
+        yield {"stats": stats, "bench_env": bench_env, "bench_learn": bench_learn, "bench_train": bench_train, "peers": peers}
     finally:
         sys.path.remove(str(BENCH))
 
@@ -150,11 +152,21 @@ def test_bench_train_bad_arguments_give_one_line(bench, capsys, argv, message):
     assert err.count("\n") == 1 and message in err
 
 
+@pytest.mark.parametrize(("argv", "message"), [(["--peers"], "unrecognized arguments"), (["--out"], "expected one argument")])
+def test_bench_env_bad_arguments_give_one_line(bench, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        bench["bench_env"].main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+
+
 def test_peer_pins(bench):
     peers = bench["peers"]
-    for pin in peers.SB3.requirements:
-        name, equals, version = pin.partition("==")
-        assert equals and version and "*" not in version, f"{pin} is not an exact pin"
+    for spec in (peers.SB3, peers.ENV):
+        for pin in spec.requirements:
+            name, equals, version = pin.partition("==")
+            assert equals and version and "*" not in version, f"{pin} is not an exact pin"
     constraints = peers.constraints_for(peers.SB3)
     assert peers.TORCH in constraints and sum(pin.startswith("torch==") for pin in constraints) == 1
     assert not any(pin.startswith("gymnasium==") for pin in constraints)  # the spec's own pin wins
@@ -168,3 +180,7 @@ def test_peer_refuses_gpu_packages(bench):
         peers.check_cpu_only({"torch": "2.13.0+cpu", "nvidia-cublas-cu12": "12.8"})
     with pytest.raises(peers.PeerUnavailable, match="not the local CPU wheel"):
         peers.check_cpu_only({"torch": "2.13.0"})
+    # The env peers' venv needs no torch: any torch in it is refused, a venv without one passes.
+    peers.check_cpu_only({"gymnasium": "1.3.0"}, torch=False)
+    with pytest.raises(peers.PeerUnavailable, match="does not need"):
+        peers.check_cpu_only({"gymnasium": "1.3.0", "torch": "2.13.0+cpu"}, torch=False)

@@ -1,33 +1,37 @@
 """2048 environment speed: the batched env (goal: 3 M board-steps/s at N=4096) and the
-single Gymnasium env (goal: 100 k steps/s), against peer packages where installed.
+single Gymnasium env (goal: 100 k steps/s), against peer packages measured in the same run.
 
-Run: `.venv/bin/python tools/bench/bench_env.py` (about a minute). Each figure is the best
-of several timed windows, so that other work on the machine disturbs it less.
+Run: `just bench-env`, or `.venv/bin/python tools/bench/bench_env.py [--no-peer] [--out PATH]`
+(about a minute; the first run with the peers also installs them, once). Each figure is the best
+and the median of several timed windows, so that other work on the machine disturbs it less.
 
-Peers are measured only when importable. They are not project dependencies: to compare,
-install them in a throwaway venv and run this script with it, e.g.
-    python -m venv /tmp/peers && /tmp/peers/bin/pip install gymnasium gym-2048-extended gymnasium-2048
-    PYTHONPATH=backend /tmp/peers/bin/python tools/bench/bench_env.py
-Peers have no action masks, so the comparison uses uniformly random actions for every env.
+The peers (on by default, `--no-peer` to skip them): gym-2048-extended's and gymnasium-2048's
+envs, in a venv of their own (tools/bench/peers.py, `peers.ENV`: pinned versions, no torch), timed
+by tools/bench/env_peer.py with the same loop as ours (tools/bench/envtiming.py). They have no
+action masks, so that comparison uses uniformly random actions for every env. If the peers cannot
+be installed or run, one line says so and ours are printed without ratios.
+Result: tools/bench/results/env.json (`--out`).
 """
 
 from __future__ import annotations
 
-import importlib
-import random
-import statistics
+import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
+import common
+import peers
+from envtiming import SEED, WINDOW_S, WINDOWS, rate, single_window
 from model_studio.env import BatchedGame2048, Game2048Env
 
 BATCHED_GOAL = 3e6  # board-steps/s at N=4096
 SINGLE_GOAL = 1e5  # steps/s
-WINDOWS = 3
-WINDOW_S = 2.0
-SEED = 0
+RESULT = common.RESULTS / "env.json"
+PEER_SCRIPT = Path(__file__).resolve().parent / "env_peer.py"
+PEER_TIMEOUT_S = 120.0
 
 # Legal actions in a fixed order, for each 4-bool action mask packed little-endian into 4 bits,
 # repeated to 12 columns (12 is divisible by 1, 2, 3 and 4) so that a random column is uniform.
@@ -37,21 +41,6 @@ _LEGAL_BY_BITS = np.array(
         for legal in ([a for a in range(4) if bits >> a & 1] for bits in range(16))
     ]
 )
-PEERS = (  # (PyPI package, module, class)
-    ("gym-2048-extended", "gym_2048", "Base2048Env"),
-    ("gymnasium-2048", "gymnasium_2048.envs", "TwentyFortyEightEnv"),
-)
-
-
-def rate(run_window: Callable[[], int]) -> tuple[float, float]:
-    """Best and median steps per second over ``WINDOWS`` windows; ``run_window`` returns its step count."""
-    run_window()  # warm up
-    rates = []
-    for _ in range(WINDOWS):
-        start = time.perf_counter()
-        steps = run_window()
-        rates.append(steps / (time.perf_counter() - start))
-    return max(rates), statistics.median(rates)
 
 
 def batched_window(num_envs: int) -> Callable[[], int]:
@@ -71,63 +60,64 @@ def batched_window(num_envs: int) -> Callable[[], int]:
     return window
 
 
-def single_window(env, legal_only: bool) -> Callable[[], int]:
-    """Step ``env`` with random actions: legal ones from ``info["action_mask"]``, or any."""
-    rand = random.Random(SEED).random
-    legal_by_mask: dict[bytes, tuple[int, ...]] = {}  # cached: np.flatnonzero per step would cost ~10%
-    _, info = env.reset(seed=SEED)
-
-    def window() -> int:
-        nonlocal info
-        steps, deadline = 0, time.perf_counter() + WINDOW_S
-        while time.perf_counter() < deadline:
-            for _ in range(1000):
-                if legal_only:
-                    mask = info["action_mask"]
-                    legal = legal_by_mask.get(mask.tobytes())
-                    if legal is None:
-                        legal = legal_by_mask[mask.tobytes()] = tuple(np.flatnonzero(mask).tolist())
-                    action = legal[int(rand() * len(legal))]
-                else:
-                    action = int(rand() * 4)
-                _, _, terminated, _, info = env.step(action)
-                if terminated:
-                    _, info = env.reset()
-            steps += 1000
-        return steps
-
-    return window
-
-
-def report(label: str, best: float, median: float, unit: str, note: str) -> None:
+def figure(label: str, best: float, median: float, unit: str, goal: float | None = None, note: str = "") -> dict:
+    """Print one line and return the figure for the result file."""
     scale = 1e6 if unit.startswith("M") else 1e3
-    print(f"{label:<45} {best / scale:7.2f} / {median / scale:7.2f} {unit}   {note}")
+    if goal is not None:
+        note = f"goal {goal / scale:g} {unit.split()[0]}/s: {'meets' if best >= goal else 'MISSES'}"
+    print(f"{label:<45} {best / scale:7.2f} / {median / scale:7.2f} {unit}   {note}", flush=True)
+    return {"label": label, "best": best, "median": median, "unit": unit.split()[-1] + "/s", "goal": goal,
+            "meets": None if goal is None else best >= goal}
 
 
-def goal_note(best: float, goal: float, text: str) -> str:
-    return f"goal {text}: {'meets' if best >= goal else 'MISSES'}"
-
-
-def main() -> None:
-    print(f"best / median of {WINDOWS} windows of {WINDOW_S:.0f} s")
+def main(argv: list[str] | None = None) -> None:
+    parser = common.Parser(prog="bench_env.py", description=" ".join(__doc__.split("\n\n")[0].split()))
+    parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True, help="measure the peer envs in the same run (default: on)")
+    parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON result")
+    args = parser.parse_args(argv)
+    result = {
+        "benchmark": "bench_env",
+        "about": ("Steps/s over timed windows (best and median) of the batched env with random legal actions and of the "
+                  "single env with random legal or uniformly random actions; `peers` the peer packages' envs with "
+                  "uniformly random actions, measured in the same run (null when not run or unavailable)."),
+        "date": common.now(),
+        **common.source(),
+        "machine": {**{key: value for key, value in common.machine(0).items() if key != "torch_threads"}, "loadavg_start": common.loadavg()},
+        "windows": WINDOWS,
+        "window_s": WINDOW_S,
+        "figures": [],
+        "peers": None,
+        "peer_unavailable": None,
+    }
+    print(f"best / median of {WINDOWS} windows of {WINDOW_S:g} s", flush=True)
+    figures = result["figures"]
     for num_envs in (1024, 4096):
         best, median = rate(batched_window(num_envs))
-        note = goal_note(best, BATCHED_GOAL, "3 M/s") if num_envs == 4096 else "(goal is set at N=4096)"
-        report(f"BatchedGame2048 N={num_envs}, random legal actions", best, median, "M board-steps/s", note)
-
+        label = f"BatchedGame2048 N={num_envs}, random legal actions"
+        goal = BATCHED_GOAL if num_envs == 4096 else None
+        figures.append(figure(label, best, median, "M board-steps/s", goal, "(goal is set at N=4096)"))
     best, median = rate(single_window(Game2048Env(), legal_only=True))
-    report("Game2048Env, random legal actions", best, median, "k steps/s", goal_note(best, SINGLE_GOAL, "100 k/s"))
+    figures.append(figure("Game2048Env, random legal actions", best, median, "k steps/s", SINGLE_GOAL))
     ours, median = rate(single_window(Game2048Env(), legal_only=False))
-    report("Game2048Env, uniform random actions", ours, median, "k steps/s", "(compared with the peers below)")
+    figures.append(figure("Game2048Env, uniform random actions", ours, median, "k steps/s", note="(compared with the peers below)"))
 
-    for package, module, cls in PEERS:
+    if args.peer:
         try:
-            env_class = getattr(importlib.import_module(module), cls)
-        except ImportError:
-            print(f"{package + ' (' + module + ')':<45} skipped: not installed (this script's docstring says how)")
-            continue
-        best, median = rate(single_window(env_class(), legal_only=False))
-        report(f"{package}, uniform random actions", best, median, "k steps/s", f"Game2048Env is {ours / best:.1f}x")
+            measured = peers.run_peer(peers.ensure_venv(peers.ENV), PEER_SCRIPT, [], timeout_s=PEER_TIMEOUT_S)["peers"]
+        except peers.PeerUnavailable as exc:
+            print(f"env peers unavailable: {exc}", flush=True)
+            result["peer_unavailable"] = str(exc)
+        else:
+            for peer in measured:
+                speed = peer["steps_per_s"]
+                peer["ours_over_peer_best"] = ours / speed["best"]
+                figure(f"{peer['package']} {peer['version']}, uniform random actions", speed["best"], speed["median"],
+                       "k steps/s", note=f"Game2048Env is {peer['ours_over_peer_best']:.1f}x")
+            result["peers"] = measured
+    else:
+        print("env peers not measured (--no-peer)")
+    result["machine"]["loadavg_end"] = common.loadavg()
+    print(f"wrote {common.write(args.out, result)}")
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 (git-ignored, like the rest of .setup/), so that they never touch the project's .venv.
 
 `ensure_venv(spec)` creates or reuses the venv: the pinned packages of the spec come from PyPI,
-torch from the project's local CPU wheel (/opt/wheels, the same `torch==2.13.0+cpu` as
-requirements.lock). Every package the peer shares with the project is constrained to the version
+torch (for the specs that need it) from the project's local CPU wheel (/opt/wheels, the same
+`torch==2.13.0+cpu` as requirements.lock). Every package the peer shares with the project is constrained to the version
 requirements.lock pins (numpy, cloudpickle, torch and its dependencies), so both sides run the same
 numerics libraries. An unpinned torch from PyPI would be a multi-GB CUDA build: the install refuses
 anything but the local CPU wheel and fails if any nvidia-* or triton package got in. A venv is
@@ -43,6 +43,7 @@ class PeerSpec:
     name: str  # the venv's folder under .setup/peers/
     requirements: tuple[str, ...]  # exact pins: name==version
     imports: tuple[str, ...]  # modules that must import once installed
+    torch: bool = True  # install the local CPU wheel of torch first
 
 
 # sb3-contrib's MaskablePPO on gymnasium-2048. gymnasium-2048 0.1.2 itself pins gymnasium 1.3.0 and
@@ -57,6 +58,19 @@ SB3 = PeerSpec(
         "pygame==2.6.1",
     ),
     imports=("sb3_contrib", "stable_baselines3", "gymnasium_2048", "torch"),
+)
+
+# bench_env's peers: two other packages' 2048 envs (Gymnasium API); they need no torch.
+ENV = PeerSpec(
+    name="env",
+    requirements=(
+        "gym-2048-extended==2.5",
+        "gymnasium-2048==0.1.2",
+        "gymnasium==1.3.0",
+        "pygame==2.6.1",
+    ),
+    imports=("gym_2048", "gymnasium_2048.envs"),
+    torch=False,
 )
 
 
@@ -120,12 +134,17 @@ def _installed(python: Path) -> dict[str, str]:
     return {item["name"].lower(): item["version"] for item in json.loads(done.stdout)}
 
 
-def check_cpu_only(packages: dict[str, str]) -> None:
-    """Refuse a venv with a CUDA build of torch or any of its GPU packages."""
+def check_cpu_only(packages: dict[str, str], torch: bool = True) -> None:
+    """Refuse a venv with a CUDA build of torch or any of its GPU packages (and, for a spec
+    without torch, one that got torch at all)."""
     bad = sorted(name for name in packages if FORBIDDEN.match(name))
     if bad:
         raise PeerUnavailable(f"the peer venv got GPU packages ({', '.join(bad)}); removed it")
     torch_version = packages.get("torch")
+    if not torch:
+        if torch_version is not None:
+            raise PeerUnavailable(f"the peer venv got torch {torch_version}, which its spec does not need; removed it")
+        return
     if torch_version != TORCH.split("==")[1]:
         raise PeerUnavailable(f"the peer venv has torch {torch_version}, not the local CPU wheel {TORCH}; removed it")
 
@@ -143,9 +162,10 @@ def ensure_venv(spec: PeerSpec, log=print) -> Path:
         if python.exists() and stamp_file.exists() and stamp_file.read_text().strip() == stamp:
             return python
         wheels = sorted(WHEELS.glob("torch-2.13.0+cpu-*.whl"))
-        if not wheels:
+        if spec.torch and not wheels:
             raise PeerUnavailable(f"no local CPU wheel of torch 2.13.0 in {WHEELS} (torch from PyPI would be a CUDA build)")
-        log(f"peer: installing {', '.join(spec.requirements)} and {TORCH} (local wheel) into {directory.relative_to(REPO)} "
+        torch_note = f" and {TORCH} (local wheel)" if spec.torch else ""
+        log(f"peer: installing {', '.join(spec.requirements)}{torch_note} into {directory.relative_to(REPO)} "
             "(a few minutes, once)", flush=True)
         shutil.rmtree(directory, ignore_errors=True)
         done = subprocess.run([sys.executable, "-m", "venv", str(directory)], capture_output=True, text=True, check=False)
@@ -155,12 +175,12 @@ def ensure_venv(spec: PeerSpec, log=print) -> Path:
             with tempfile.NamedTemporaryFile("w", suffix=".txt", prefix="peer-constraints-", delete=False) as file:
                 file.write("\n".join(constraints) + "\n")
             try:
-                # torch first, the local wheel file itself (its dependencies at the lock's versions).
-                _pip(python, ["--find-links", str(WHEELS), "-c", file.name, str(wheels[-1])], TORCH)
+                if spec.torch:  # first, the local wheel file itself (its dependencies at the lock's versions)
+                    _pip(python, ["--find-links", str(WHEELS), "-c", file.name, str(wheels[-1])], TORCH)
                 _pip(python, ["--find-links", str(WHEELS), "-c", file.name, *spec.requirements], " ".join(spec.requirements))
             finally:
                 os.unlink(file.name)
-            check_cpu_only(_installed(python))
+            check_cpu_only(_installed(python), spec.torch)
             probe = "; ".join(f"import {module}" for module in spec.imports)
             done = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False, env=peer_env())
             if done.returncode != 0:

@@ -46,7 +46,8 @@ BF16_MIN_BATCH = 64  # below this many boards a forward is per-call overhead: ca
 @dataclass(frozen=True)
 class PPOConfig:
     """PPO hyperparameters. The defaults were tuned on tiny-dense (10-minute runs on a shared
-    2-core CPU, or runs of a fixed number of env steps), each run then playing fresh games on
+    2-core CPU, or runs of a fixed number of env steps) and checked on small-transformer and
+    tuple-network (4-minute runs alone on the machine), each run then playing fresh games on
     tuning seeds, never those `bench-learn` reports. The notes on each field say what was
     compared; each comparison is one training seed, so differences under about 10% are noise.
     Fields without a comparison keep CleanRL's value."""
@@ -63,9 +64,10 @@ class PPOConfig:
     # second for tiny-dense: a metrics event every second or so. (num_envs and num_steps not swept.)
     learning_rate: float = 1e-3
     # Adam step size at the start. Larger than CleanRL's Atari 2.5e-4: the templates are small, the
-    # batches large (16k samples), and a 10-minute run cannot afford a slow start. Not swept; a
-    # tuple network's tables at 10x this rate did worse (4-minute runs, tuning games: 11,040 vs
-    # 14,160).
+    # batches large (16k samples), and a 10-minute run cannot afford a slow start. 4-minute runs,
+    # tuning games: small-transformer 3,897 at 5e-4, 5,408 at 1e-3, 5,861 at 2e-3 (within the
+    # noise) and 2,829 at 4e-3 (unstable); tuple-network 21,587 at 1e-3, 15,401 at 2e-3, and its
+    # tables alone at 10x did worse too (11,040 vs 14,160, 8 tuples).
     anneal_lr: bool = True
     # Decay the learning rate linearly to 0 over the run's budget (steps or minutes, whichever
     # runs out first), as CleanRL does; without a budget it stays constant.
@@ -73,7 +75,8 @@ class PPOConfig:
     # Discount. Score comes from surviving: a game that reaches 1024 lasts ~1,000 moves, and the
     # merges that keep a board alive pay off hundreds of moves later. 0.999 (a ~1,000-move horizon)
     # beat 0.995 (3-minute runs: 9,430 vs 8,784; again with lambda 0.65 and log2 rewards, 3 M
-    # steps: 10,104 vs 9,682); with normalised rewards the values stay small.
+    # steps: 10,104 vs 9,682; tuple-network, 4-minute runs: 21,587 vs 19,474 at 0.998); with
+    # normalised rewards the values stay small.
     gae_lambda: float = 0.65
     # GAE bias/variance trade-off. Lower than the usual 0.95, as PufferLib's 2048 PPO uses: a
     # 2048 return sums hundreds of dice-rolled spawns, so long lambda-returns are mostly noise
@@ -82,18 +85,22 @@ class PPOConfig:
     # steps; after 10 minutes (about 23 M steps) tiny-dense ends near 16,500 either way.
     minibatch_size: int = load_catalogue().doc.memory.minibatch
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
-    # estimate shown in the designer assumes exactly this.
+    # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
+    # tuple-network 21,521 vs 21,587, small-transformer 5,338 vs 5,408).
     update_epochs: int = 2
     # Passes over each rollout. Two instead of CleanRL's four: on a CPU the optimisation dominates
     # the cost, and in a wall-clock budget fresh samples beat re-used ones (10-minute runs: mean
-    # 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 epochs and 9.4 M steps).
+    # 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 epochs and 9.4 M steps). 4-minute runs:
+    # tuple-network 20,704 with 3 (36% fewer samples) vs 21,587; small-transformer 5,633 with 1
+    # (53% more samples) vs 5,408, within the noise.
     norm_adv: bool = True
     # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
     clip_coef: float = 0.2
     # PPO's ratio clip, the paper's value.
     ent_coef: float = 0.003
     # Entropy bonus. Small: masking already removes the pointless moves, and a random move late in
-    # a game can end it; 0.01 did no better (3-minute runs: 8,558 vs 8,784, within the noise).
+    # a game can end it; 0.01 did no better (3-minute runs: 8,558 vs 8,784, within the noise), nor
+    # did 0.001 on tuple-network (4-minute runs: 22,765 vs 21,587, within the noise).
     vf_coef: float = 0.5
     # Weight of the value loss (shared trunk), CleanRL's value.
     max_grad_norm: float = 0.5
