@@ -66,7 +66,7 @@ def figure(label: str, best: float, median: float, unit: str, goal: float | None
     if goal is not None:
         note = f"goal {goal / scale:g} {unit.split()[0]}/s: {'meets' if best >= goal else 'MISSES'}"
     print(f"{label:<45} {best / scale:7.2f} / {median / scale:7.2f} {unit}   {note}", flush=True)
-    return {"label": label, "best": best, "median": median, "unit": unit.split()[-1] + "/s", "goal": goal,
+    return {"label": label, "best": best, "median": median, "unit": unit.split()[-1], "goal": goal,
             "meets": None if goal is None else best >= goal}
 
 

@@ -3,9 +3,9 @@
 
 `ensure_venv(spec)` creates or reuses the venv: the pinned packages of the spec come from PyPI,
 torch (for the specs that need it) from the project's local CPU wheel (/opt/wheels, the same
-`torch==2.13.0+cpu` as requirements.lock). Every package the peer shares with the project is constrained to the version
-requirements.lock pins (numpy, cloudpickle, torch and its dependencies), so both sides run the same
-numerics libraries. An unpinned torch from PyPI would be a multi-GB CUDA build: the install refuses
+`torch==2.13.0+cpu` as requirements.lock). Every package the peer shares with the project is
+constrained to the version requirements.lock pins (numpy, cloudpickle, torch and its
+dependencies), so both sides run the same numerics libraries. An unpinned torch from PyPI would be a multi-GB CUDA build: the install refuses
 anything but the local CPU wheel and fails if any nvidia-* or triton package got in. A venv is
 reused while its spec and the lock are unchanged (a stamp file holds their hash); otherwise it is
 rebuilt from scratch. The first install takes a few minutes (the torch wheel is large).
