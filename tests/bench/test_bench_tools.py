@@ -140,22 +140,17 @@ def test_bench_learn_aggregate_and_goal(bench):
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
-    [(["--windows", "0"], "--windows must be at least 1"), (["--window-s", "0"], "--window-s must be more than 0"),
-     (["--threads", "-1"], "--threads must be at least 0"), (["--windows", "x"], "invalid int value")],
+    ("script", "argv", "message"),
+    [("bench_train", ["--windows", "0"], "--windows must be at least 1"),
+     ("bench_train", ["--window-s", "0"], "--window-s must be more than 0"),
+     ("bench_train", ["--threads", "-1"], "--threads must be at least 0"),
+     ("bench_train", ["--windows", "x"], "invalid int value"),
+     ("bench_env", ["--peers"], "unrecognized arguments"),
+     ("bench_env", ["--out"], "expected one argument")],
 )
-def test_bench_train_bad_arguments_give_one_line(bench, capsys, argv, message):
+def test_bench_train_and_env_bad_arguments_give_one_line(bench, capsys, script, argv, message):
     with pytest.raises(SystemExit) as exit_info:
-        bench["bench_train"].main(argv)
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and message in err
-
-
-@pytest.mark.parametrize(("argv", "message"), [(["--peers"], "unrecognized arguments"), (["--out"], "expected one argument")])
-def test_bench_env_bad_arguments_give_one_line(bench, capsys, argv, message):
-    with pytest.raises(SystemExit) as exit_info:
-        bench["bench_env"].main(argv)
+        bench[script].main(argv)
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
