@@ -118,6 +118,24 @@ def test_moe_routes_each_token_to_its_top_k_experts(top_k):
     torch.testing.assert_close(moe.latest_balance_loss, expected_loss)
 
 
+def test_moe_row_padding_adds_nothing_to_any_gradient():
+    # 80 tokens over 4 experts: every expert's rows are padded up to a multiple of 64 with copies
+    # of token 0 at weight 0; the gradients must be those of the token-by-token reference.
+    torch.manual_seed(2)
+    moe = MoELayer(8, n_experts=4, ff_mult=2, top_k=2, lb_coef=0.1)
+    x = torch.randn(5, 16, 8, requires_grad=True)
+    target = torch.randn(5, 16, 8)
+    grads = []
+    for forward in (moe, lambda board: _reference_moe(moe, board)):
+        moe.zero_grad()
+        x.grad = None
+        ((forward(x) - target) ** 2).sum().backward()
+        grads.append([x.grad.clone()] + [parameter.grad.clone() for parameter in moe.experts.parameters()])
+    assert runtime.EXPERT_ROW_BUCKET > 80 // 4  # padding happens in this case
+    for padded, reference in zip(*grads):
+        torch.testing.assert_close(padded, reference)
+
+
 def test_balance_loss_is_one_when_every_token_uses_every_expert():
     moe = MoELayer(8, n_experts=3, ff_mult=1, top_k=3, lb_coef=0.5)
     moe(torch.randn(2, 16, 8))
