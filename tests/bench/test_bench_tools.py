@@ -179,3 +179,38 @@ def test_peer_refuses_gpu_packages(bench):
     peers.check_cpu_only({"gymnasium": "1.3.0"}, torch=False)
     with pytest.raises(peers.PeerUnavailable, match="does not need"):
         peers.check_cpu_only({"gymnasium": "1.3.0", "torch": "2.13.0+cpu"}, torch=False)
+
+
+# A peer script in miniature, speaking PeerSession's protocol: one JSON line per line it reads.
+ECHO_PEER = """
+import json, sys
+for line in sys.stdin:
+    command = line.strip()
+    if command == "stop":
+        break
+    if command == "garble":
+        print("not json", flush=True)
+    elif command == "die":
+        sys.exit(3)
+    elif command == "hang":
+        sys.stdin.readline()
+    else:
+        print(json.dumps({"asked": command}), flush=True)
+"""
+
+
+def test_peer_session_asks_one_line_at_a_time_and_fails_in_one_line(bench, tmp_path):
+    peers = bench["peers"]
+    script = tmp_path / "echo_peer.py"
+    script.write_text(ECHO_PEER)
+    with peers.PeerSession(Path(sys.executable), script, []) as session:
+        assert session.ask("4.0", timeout_s=30) == {"asked": "4.0"}
+        assert session.ask("describe", timeout_s=30) == {"asked": "describe"}
+        with pytest.raises(peers.PeerUnavailable, match="not JSON"):
+            session.ask("garble", timeout_s=30)
+        with pytest.raises(peers.PeerUnavailable, match="did not answer 'hang' within 1 s"):
+            session.ask("hang", timeout_s=1)
+    assert session.process.returncode == 0  # close() asked it to stop, and it did
+    with peers.PeerSession(Path(sys.executable), script, []) as session:
+        with pytest.raises(peers.PeerUnavailable, match=r"exited \(code 3"):
+            session.ask("die", timeout_s=30)

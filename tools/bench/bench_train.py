@@ -8,19 +8,21 @@ on (its one-off compile, from an empty Inductor cache, is the warm-up and is rep
 Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
 [--threads N] [--no-peer] [--out PATH]` (about eight minutes; the first run with the peer also
 installs it, a few minutes more, once). Each figure is the best and the median of several timed
-windows of whole updates, after one warm-up update. The machine is shared with other work, so
-figures move by tens of percent from run to run: read the best as "what the code can do", the
-median as "what it did"; the load average around each measurement is in the result file.
+windows of whole updates, after one warm-up update. The machine's speed drifts by tens of percent
+over minutes, so every comparison is measured in turn: the peer's window, then ours (or, for a
+lever, the row's config, then the lever's), several times over, and a ratio is the median of the
+window pairs' ratios; best over best is printed too. The load average around each measurement is
+in the result file.
 
 The peer (on by default, `--no-peer` to skip it): sb3-contrib MaskablePPO on gymnasium-2048 with
 action masks, 8 envs, n_steps 256, batch 256, 4 epochs, the same torch threads as ours, with SB3's
 2x64 MLP and with a small transformer (d_model 64, 2 layers, 4 heads over the 16 cells), run by
-tools/bench/sb3_peer.py in a venv of its own (tools/bench/peers.py: pinned versions, torch from the
-local CPU wheel). It is on by default because without it there is no honest ratio: the figures
+tools/bench/sb3_peer.py (kept running, and asked for one window at a time) in a venv of its own
+(tools/bench/peers.py: pinned versions, torch from the local CPU wheel). It is on by default because without it there is no honest ratio: the figures
 recorded earlier on another day's load are not printed as if they were this run's. If the peer
 cannot be installed or run, one line says so and ours are printed without ratios.
 
-Goals (ours / SB3's figure, best window against best window; SB3 always runs at its own settings):
+Goals (ours / SB3's figure, the median over window pairs; SB3 always runs at its own settings):
   ours at the peer's settings: MLP-class (tiny-dense, both widths) >= 5x SB3's MLP, small-transformer
   >= 2x SB3's transformer;
   ours at our defaults (256 envs x 64 steps, big batched rollouts, what training really uses; these
@@ -45,7 +47,7 @@ import common
 import peers
 from model_studio.codegen import build_model, design_sha256
 from model_studio.training.ppo import PPOConfig, PPOTrainer
-from model_studio.training.threads import AdaptiveThreads
+from model_studio.training.threads import AdaptiveThreads, set_torch_threads
 
 TEMPLATES = common.REPO / "schema" / "templates"
 RESULT = common.RESULTS / "train.json"
@@ -54,7 +56,8 @@ PEER_SETTINGS = {"num_envs": 8, "num_steps": 256, "minibatch_size": 256, "update
 MLP_WIDTH = 64  # the "2x64" row: tiny-dense with the peer MLP's hidden width
 WINDOWS = 3
 WINDOW_S = 4.0  # at least; a window always holds whole updates
-PEER_START_S = 180.0  # on top of the windows: the peer's imports and warm-up iteration
+PEER_START_S = 180.0  # the peer's imports, or its warm-up iteration
+PEER_WINDOW_TIMEOUT_S = 60.0  # on top of 3x the window: one peer window, answered
 
 
 def design(name: str, units: int | None = None) -> dict:
@@ -83,24 +86,48 @@ SETTINGS = {
 }
 
 
-def rates(document: dict, config: PPOConfig, windows: int, window_s: float) -> dict:
-    """Figures of `windows` timed windows after one warm-up update (allocator, oneDNN kernels, and
-    torch.compile's compile when it is on), whose seconds are kept as `warmup_s`."""
-    trainer = PPOTrainer(build_model(document), config)
-    start = time.perf_counter()
-    trainer.update()
-    warmup_s = time.perf_counter() - start
-    measured = []
+def timed_window(trainer: PPOTrainer, window_s: float) -> float:
+    """Env-steps/s over whole updates lasting at least `window_s`, on the trainer's own thread
+    count (a process-wide setting, and the trainers measured in turn may differ in it)."""
+    set_torch_threads(trainer.config.torch_threads)
+    first, start = trainer.env_steps, time.perf_counter()
+    while time.perf_counter() - start < window_s:
+        trainer.update()
+    return (trainer.env_steps - first) / (time.perf_counter() - start)
+
+
+def interleaved(measured: list[tuple[dict, PPOConfig]], windows: int, window_s: float,
+                peer: peers.PeerSession | None = None) -> tuple[list[dict], dict | None]:
+    """Figures for each (design, config) and for the peer (None without one), from windows taken in
+    turn: the peer's, then each trainer's, `windows` times over, so that the machine's drift over
+    minutes hits every side alike. Each trainer first has one warm-up update (allocator, oneDNN
+    kernels, and torch.compile's compile when it is on), whose seconds are kept as `warmup_s`."""
+    trainers, warmups = [], []
+    for document, config in measured:
+        trainer = PPOTrainer(build_model(document), config)
+        start = time.perf_counter()
+        trainer.update()
+        warmups.append(time.perf_counter() - start)
+        trainers.append(trainer)
+    peer_rates: list[float] = []
+    rates: list[list[float]] = [[] for _ in trainers]
     for _ in range(windows):
-        first, start = trainer.env_steps, time.perf_counter()
-        while time.perf_counter() - start < window_s:
-            trainer.update()
-        measured.append((trainer.env_steps - first) / (time.perf_counter() - start))
-    return {**figures(measured), "warmup_s": warmup_s}
+        if peer is not None:
+            peer_rates.append(peer.ask(f"{window_s}", timeout_s=PEER_WINDOW_TIMEOUT_S + 3 * window_s)["env_steps_per_s"])
+        for trainer, measured_rates in zip(trainers, rates):
+            measured_rates.append(timed_window(trainer, window_s))
+    figures_of_peer = figures(peer_rates) if peer is not None else None
+    return [{**figures(measured_rates), "warmup_s": warmup} for measured_rates, warmup in zip(rates, warmups)], figures_of_peer
 
 
 def figures(measured: list[float]) -> dict:
     return {"env_steps_per_s": measured, "best": max(measured), "median": statistics.median(measured)}
+
+
+def paired(ours: dict, theirs: dict) -> dict:
+    """Ours over theirs, window by window (each pair taken one after the other), and best over best."""
+    pairs = [mine / other for mine, other in zip(ours["env_steps_per_s"], theirs["env_steps_per_s"])]
+    return {"pairs": pairs, "median": statistics.median(pairs), "best": ours["best"] / theirs["best"]}
 
 
 @contextlib.contextmanager
@@ -117,31 +144,31 @@ def cache_dir(path: str):
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = before
 
 
-def versus_peer(figure: dict, peer: dict | None, policy: str, goal: float | None) -> str:
-    """Adds the ratios to the peer (and whether `goal` is met) to `figure`; returns them as text."""
-    if peer is None:
+def versus_peer(figure: dict, peer_figure: dict | None, policy: str, goal: float | None) -> str:
+    """Adds the peer's interleaved figures and the ratios to them (and whether `goal` is met, by
+    the median of the window pairs) to `figure`; returns them as text."""
+    if peer_figure is None:
         return "   (no same-run peer: no ratio)"
-    theirs = peer[policy]
-    figure["ratio_best"] = figure["best"] / theirs["best"]
-    figure["ratio_median"] = figure["median"] / theirs["median"]
-    figure["meets"] = None if goal is None else figure["ratio_best"] >= goal
+    ratio = paired(figure, peer_figure)
+    figure.update(peer=peer_figure, ratio_pairs=ratio["pairs"], ratio_median=ratio["median"], ratio_best=ratio["best"])
+    figure["meets"] = None if goal is None else ratio["median"] >= goal
     note = "(no goal at these settings)" if goal is None else f"goal {goal:g}x: {'meets' if figure['meets'] else 'MISSES'}"
-    return f"   {figure['ratio_best']:5.2f}x SB3 {policy} {theirs['best']:,.0f}/s (median {figure['ratio_median']:.2f}x)   {note}"
+    return (f"   {ratio['median']:5.2f}x SB3 {policy} {peer_figure['median']:,.0f}/s (pairs {' '.join(f'{r:.2f}' for r in ratio['pairs'])}; "
+            f"best/best {ratio['best']:.2f}x)   {note}")
 
 
-def measure_peers(threads: int, windows: int, window_s: float) -> dict:
-    """{"mlp": {...}, "transformer": {...}} from the SB3 peer; raises PeerUnavailable."""
+def open_peers(stack: contextlib.ExitStack, threads: int) -> tuple[dict[str, peers.PeerSession], dict[str, dict]]:
+    """The SB3 peer's two policies, each in a session of its own, warmed up (one PPO iteration)
+    before anything is timed; then both wait for window requests. Raises PeerUnavailable."""
     python = peers.ensure_venv(peers.SB3)
-    measured = {}
+    sessions, described = {}, {}
     for policy in ("mlp", "transformer"):
-        load_start = common.loadavg()
-        result = peers.run_peer(python, PEER_SCRIPT, ["speed", "--policy", policy, "--threads", str(threads), "--windows", str(windows),
-                                                       "--window-s", str(window_s)],
-                                timeout_s=PEER_START_S + 3 * windows * window_s, threads=threads)
-        result.update(figures(result["env_steps_per_s"]), loadavg_start=load_start, loadavg_end=common.loadavg())
-        print(f"  SB3 MaskablePPO, {policy:<12} {result['best']:8,.0f} / {result['median']:8,.0f}   ({result['policy_description']})", flush=True)
-        measured[policy] = result
-    return measured
+        session = stack.enter_context(peers.PeerSession(python, PEER_SCRIPT, ["serve", "--policy", policy, "--threads", str(threads)], threads))
+        described[policy] = session.ask("describe", timeout_s=PEER_START_S)
+        session.ask("start", timeout_s=PEER_START_S)
+        sessions[policy] = session
+        print(f"  SB3 MaskablePPO, {policy:<12} ready   ({described[policy]['policy_description']})", flush=True)
+    return sessions, described
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -163,10 +190,13 @@ def main(argv: list[str] | None = None) -> None:
     result = {
         "benchmark": "bench_train",
         "about": ("Env-steps/s of PPOTrainer.update() (rollout + optimisation) over timed windows of whole updates after "
-                  "one warm-up update: `rows` holds ours per design and setting, `peer` the SB3 MaskablePPO peer measured "
-                  "in the same run (null when not run or unavailable), `ratio_best` ours' best window over the peer's best; "
-                  "`levers` what each lever buys on the attention and MoE rows, `warmup_s` the warm-up update's seconds "
-                  "(with torch.compile on: its compile from an empty cache)."),
+                  "one warm-up update, taken in turn with the SB3 peer's (its window, then ours, `windows` times over): "
+                  "`rows` holds ours per design and setting, each with `peer` (the peer's windows taken with it), "
+                  "`ratio_pairs` (ours over the peer's, pair by pair), `ratio_median` (their median, which `meets` judges) "
+                  "and `ratio_best` (best window over best window); the top-level `peer` describes the peer's policies "
+                  "(null when not run or unavailable); `levers` what each lever buys on the attention and MoE rows, "
+                  "measured in turn against the row's own config (`gain_pairs`, `gain_median`, `gain_best`); `warmup_s` "
+                  "the warm-up update's seconds (with torch.compile on: its compile from an empty cache)."),
         "date": common.now(),
         **common.source(),
         "machine": {**common.machine(threads), "loadavg_start": common.loadavg()},
@@ -181,52 +211,67 @@ def main(argv: list[str] | None = None) -> None:
     print(f"torch threads: {threads}; best / median of {args.windows} windows of >= {args.window_s:g} s, env-steps/s; "
           f"load average {' '.join(map(str, result['machine']['loadavg_start']))}", flush=True)
 
-    peer = None
-    if args.peer:
-        print("SB3 peer, same run (8 envs x 256 steps, batch 256, 4 epochs):", flush=True)
-        try:
-            peer = measure_peers(threads, args.windows, args.window_s)
-        except peers.PeerUnavailable as exc:
-            print(f"SB3 peer unavailable: {exc}; printing ours without ratios", flush=True)
-            result["peer_unavailable"] = str(exc)
-        result["peer"] = peer
-    else:
-        print("SB3 peer not measured (--no-peer): ours without ratios")
+    with contextlib.ExitStack() as stack:
+        sessions: dict[str, peers.PeerSession] = {}
+        if args.peer:
+            print("SB3 peer, same run (8 envs x 256 steps, batch 256, 4 epochs), its windows taken in turn with ours:", flush=True)
+            try:
+                sessions, result["peer"] = open_peers(stack, threads)
+            except peers.PeerUnavailable as exc:
+                print(f"SB3 peer unavailable: {exc}; printing ours without ratios", flush=True)
+                result["peer_unavailable"] = str(exc)
+        else:
+            print("SB3 peer not measured (--no-peer): ours without ratios")
 
-    for key, config in configs.items():
-        print(SETTINGS[key], flush=True)
-        for label, described, document, policy, goals in DESIGNS:
-            load_start = common.loadavg()
-            row = {"label": label, "design": described, "design_sha256": design_sha256(document), "settings": key,
-                   **rates(document, config, args.windows, args.window_s),
-                   "loadavg_start": load_start, "loadavg_end": common.loadavg(), "peer_policy": policy, "goal_ratio": goals[key]}
-            line = f"  {label:<24} {row['best']:8,.0f} / {row['median']:8,.0f}" + versus_peer(row, peer, policy, goals[key])
-            print(line, flush=True)
-            result["rows"].append(row)
-    if threads < 2:
-        LEVERS.pop("2nd torch thread")
-    result["levers"] = []
-    print("levers: what each buys (the row's best over its best with the lever off; torch.compile, off by default: "
-          "its best with it on over the row's best)", flush=True)
-    for row in result["rows"]:
-        if row["label"] not in LEVER_ROWS:
-            continue
-        document = next(entry[2] for entry in DESIGNS if entry[0] == row["label"])
-        for lever, change in LEVERS.items():
-            off = rates(document, dataclasses.replace(configs[row["settings"]], **change), args.windows, args.window_s)
-            gain = row["best"] / off["best"]
-            result["levers"].append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, **off, "gain_best": gain})
-            print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain:5.2f}x  (without it: {off['best']:,.0f} / {off['median']:,.0f})", flush=True)
-        for lever, change in OPT_IN_LEVERS.items():
-            # A cold cache per measurement, so that warmup_s is the compile a first run pays.
-            with tempfile.TemporaryDirectory(prefix="bench-inductor-") as cache, cache_dir(cache):
-                on = rates(document, dataclasses.replace(configs[row["settings"]], **change), args.windows, args.window_s)
-            gain = on["best"] / row["best"]
-            entry = {"label": row["label"], "settings": row["settings"], "lever": lever, "on": change, **on, "gain_best": gain}
-            versus = versus_peer(entry, peer, row["peer_policy"], row["goal_ratio"])
-            result["levers"].append(entry)
-            print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain:5.2f}x  (with it: {on['best']:,.0f} / {on['median']:,.0f}, "
-                  f"first update {on['warmup_s']:.0f} s){versus}", flush=True)
+        def measure(measured: list[tuple[dict, PPOConfig]], policy: str) -> tuple[list[dict], dict | None]:
+            """`interleaved`, with the peer's `policy` while the peer works; if it fails, one line
+            says so and the rest of the run goes on without it."""
+            if policy in sessions:
+                try:
+                    return interleaved(measured, args.windows, args.window_s, sessions[policy])
+                except peers.PeerUnavailable as exc:
+                    print(f"SB3 peer unavailable from here on: {exc}", flush=True)
+                    result["peer_unavailable"] = str(exc)
+                    sessions.clear()
+            return interleaved(measured, args.windows, args.window_s)
+
+        for key, config in configs.items():
+            print(SETTINGS[key], flush=True)
+            for label, described, document, policy, goals in DESIGNS:
+                load_start = common.loadavg()
+                (ours,), peer_figure = measure([(document, config)], policy)
+                row = {"label": label, "design": described, "design_sha256": design_sha256(document), "settings": key, **ours,
+                       "loadavg_start": load_start, "loadavg_end": common.loadavg(), "peer_policy": policy, "goal_ratio": goals[key]}
+                line = f"  {label:<24} {row['best']:8,.0f} / {row['median']:8,.0f}" + versus_peer(row, peer_figure, policy, goals[key])
+                print(line, flush=True)
+                result["rows"].append(row)
+        if threads < 2:
+            LEVERS.pop("2nd torch thread")
+        result["levers"] = []
+        print("levers: what each buys, measured in turn with the row's own config (median of the window pairs; best over best)", flush=True)
+        for row in result["rows"]:
+            if row["label"] not in LEVER_ROWS:
+                continue
+            document = next(entry[2] for entry in DESIGNS if entry[0] == row["label"])
+            config = configs[row["settings"]]
+            for lever, change in LEVERS.items():
+                (default, off), _ = interleaved([(document, config), (document, dataclasses.replace(config, **change))], args.windows, args.window_s)
+                gain = paired(default, off)
+                result["levers"].append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, "default": default,
+                                         "without": off, "gain_pairs": gain["pairs"], "gain_median": gain["median"], "gain_best": gain["best"]})
+                print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain['median']:5.2f}x  (best/best {gain['best']:.2f}x; "
+                      f"with / without: {default['median']:,.0f} / {off['median']:,.0f})", flush=True)
+            for lever, change in OPT_IN_LEVERS.items():
+                # A cold cache per measurement, so that warmup_s is the compile a first run pays.
+                with tempfile.TemporaryDirectory(prefix="bench-inductor-") as cache, cache_dir(cache):
+                    (default, on), peer_figure = measure([(document, config), (document, dataclasses.replace(config, **change))], row["peer_policy"])
+                gain = paired(on, default)
+                entry = {"label": row["label"], "settings": row["settings"], "lever": lever, "on": change, "default": default, "with": on,
+                         "gain_pairs": gain["pairs"], "gain_median": gain["median"], "gain_best": gain["best"]}
+                versus = versus_peer(entry["with"], peer_figure, row["peer_policy"], row["goal_ratio"])
+                result["levers"].append(entry)
+                print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain['median']:5.2f}x  (best/best {gain['best']:.2f}x; "
+                      f"with / without: {on['median']:,.0f} / {default['median']:,.0f}, first update {on['warmup_s']:.0f} s){versus}", flush=True)
     result["machine"]["loadavg_end"] = common.loadavg()
     print(f"wrote {common.write(args.out, result)}")
 

@@ -10,18 +10,22 @@ anything but the local CPU wheel and fails if any nvidia-* or triton package got
 reused while its spec and the lock are unchanged (a stamp file holds their hash); otherwise it is
 rebuilt from scratch. The first install takes a few minutes (the torch wheel is large).
 
-`run_peer(python, script, args)` runs a peer script in that venv and returns the JSON it writes.
-Failures raise `PeerUnavailable` with a one-line reason, for the caller to print and carry on.
+`run_peer(python, script, args)` runs a peer script in that venv and returns the JSON it writes;
+`PeerSession` keeps one running and asks it for one figure at a time, so that its figures can
+interleave with ours. Failures raise `PeerUnavailable` with a one-line reason, for the caller to
+print and carry on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import hashlib
 import json
 import os
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -215,3 +219,56 @@ def run_peer(python: Path, script: Path, args: Sequence[str], timeout_s: float, 
         if done.returncode != 0 or not out.exists():
             raise PeerUnavailable(f"{script.name} {' '.join(args)} failed (exit {done.returncode}; its error is printed above)")
         return json.loads(out.read_text())
+
+
+class PeerSession:
+    """A peer script kept running between measurements, for figures interleaved with ours: each
+    `ask(line)` writes one line to its stdin and returns the JSON object of the one line it answers
+    on stdout (its stderr passes through). While it waits for the next line it sleeps, so it takes
+    no CPU from whatever is measured between two asks. Raises PeerUnavailable if it dies, answers
+    something that is not JSON, or stays silent past `timeout_s`. Stop it with `close()` (a
+    context manager does), which asks it to stop and then waits for it, by its own handle."""
+
+    def __init__(self, python: Path, script: Path, args: Sequence[str], threads: int | None = None) -> None:
+        self.name = f"{script.name} {' '.join(args)}"
+        self.scratch = tempfile.TemporaryDirectory(prefix="peer-session-")
+        self.process = subprocess.Popen([str(python), str(script), *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True, env=peer_env(threads), cwd=self.scratch.name)
+
+    def ask(self, line: str, timeout_s: float) -> dict:
+        try:
+            self.process.stdin.write(line + "\n")
+            self.process.stdin.flush()
+        except BrokenPipeError:
+            raise PeerUnavailable(f"{self.name} exited (code {self.process.wait()}; its error is printed above)") from None
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        answer = self.process.stdout.readline() if ready else None
+        if answer is None:
+            raise PeerUnavailable(f"{self.name} did not answer {line!r} within {timeout_s:.0f} s")
+        if not answer:
+            raise PeerUnavailable(f"{self.name} exited (code {self.process.wait()}; its error is printed above)")
+        try:
+            return json.loads(answer)
+        except json.JSONDecodeError:
+            raise PeerUnavailable(f"{self.name} answered {answer.strip()[:80]!r}, not JSON") from None
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(BrokenPipeError):
+                self.process.stdin.write("stop\n")
+                self.process.stdin.close()  # and the end of its input, which reads as stop too
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for stream in (self.process.stdin, self.process.stdout):
+            with contextlib.suppress(BrokenPipeError):
+                stream.close()
+        self.scratch.cleanup()
+
+    def __enter__(self) -> PeerSession:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

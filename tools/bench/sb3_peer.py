@@ -3,7 +3,7 @@
 Runs only inside the peer venv that tools/bench/peers.py installs (pinned sb3-contrib,
 stable-baselines3, gymnasium-2048; torch from the local CPU wheel); it imports nothing from the
 project. bench_train.py and bench_learn.py call it; by hand:
-    .setup/peers/sb3/bin/python tools/bench/sb3_peer.py speed --policy mlp --threads 1 --out /tmp/s.json
+    printf 'describe\nstart\n4\n4\nstop\n' | .setup/peers/sb3/bin/python tools/bench/sb3_peer.py serve --policy mlp --threads 1
     .setup/peers/sb3/bin/python tools/bench/sb3_peer.py learn --policy transformer --minutes 10 --games 200 --out /tmp/l.json
 
 Settings (the ones the peer anchors were recorded with): 8 envs (DummyVecEnv, in this process),
@@ -21,8 +21,11 @@ Policies:
                4x64, no dropout), a final LayerNorm, flattened to 1,024 features shared by linear
                policy and value heads: the same shape as the project's small-transformer template.
 
-`speed`: env-steps/s over whole timed windows of PPO iterations (rollout + optimisation) after
-one warm-up iteration; each window ends at the first iteration boundary past --window-s.
+`serve`: for interleaving with bench_train's own windows (`peers.PeerSession`). One JSON line
+per line on stdin: the first line (any) gets the description of the policy and settings; the
+next starts training, and is answered once the warm-up iteration is done; after that each line
+SECONDS is answered with env-steps/s over one window of whole PPO iterations (rollout +
+optimisation) lasting at least SECONDS; `stop` ends it. See `Served`.
 `learn`: trains for --minutes of wall clock, then plays --games evaluation games with the
 stochastic policy (masked), game i starting from env.reset(seed=eval_seed + i), in batches.
 """
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import json
+import sys
 import time
 
 import numpy as np
@@ -135,16 +139,23 @@ def describe(model: MaskablePPO, policy: str) -> dict:
     }
 
 
-class Windows(BaseCallback):
-    """Marks PPO iteration boundaries (each rollout's start) and cuts them into timed windows."""
+def next_line() -> str:
+    """The next command on stdin; its end reads as `stop`."""
+    return sys.stdin.readline().strip() or "stop"
 
-    def __init__(self, windows: int, window_s: float):
+
+class Served(BaseCallback):
+    """Timed windows of PPO iterations on request, for `serve`. After the warm-up iteration it
+    answers the start line with {"ready": true}; then each line `SECONDS` starts a window
+    at the next iteration boundary, answered with {"env_steps_per_s": ..., "iterations": ...} at
+    the first boundary SECONDS or more later. `stop` (or the end of stdin) ends training. Between
+    a window's end and the next line, training waits on stdin, using no CPU."""
+
+    def __init__(self):
         super().__init__()
-        self.windows, self.window_s = windows, window_s
-        self.rates: list[float] = []
-        self.window_iterations: list[int] = []
         self.iterations = 0
-        self.start: tuple[float, int] | None = None
+        self.window: tuple[float, float, int] | None = None  # (seconds, start time, start steps)
+        self.window_iterations = 0
         self.done = False
 
     def _on_rollout_start(self) -> None:
@@ -152,15 +163,21 @@ class Windows(BaseCallback):
         self.iterations += 1
         if self.iterations == 1:
             return  # the warm-up iteration starts here
-        if self.start is None:
-            self.start, self.count = (now, steps), 0
+        if self.window is None:
+            answer = {"ready": True}
+        else:
+            seconds, start, start_steps = self.window
+            self.window_iterations += 1
+            if now - start < seconds:
+                return
+            answer = {"env_steps_per_s": (steps - start_steps) / (now - start), "iterations": self.window_iterations}
+        print(json.dumps(answer), flush=True)
+        line = next_line()
+        if line == "stop":
+            self.done = True
             return
-        self.count += 1
-        if now - self.start[0] >= self.window_s:
-            self.rates.append((steps - self.start[1]) / (now - self.start[0]))
-            self.window_iterations.append(self.count)
-            self.start, self.count = (now, steps), 0
-            self.done = len(self.rates) >= self.windows
+        self.window = (float(line), time.perf_counter(), self.model.num_timesteps)
+        self.window_iterations = 0
 
     def _on_step(self) -> bool:
         return not self.done
@@ -222,18 +239,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("check-masks")
-    speed = sub.add_parser("speed")
-    speed.add_argument("--windows", type=int, default=3)
-    speed.add_argument("--window-s", type=float, default=4.0)
+    serve = sub.add_parser("serve")
     learn = sub.add_parser("learn")
     learn.add_argument("--minutes", type=float, required=True)
     learn.add_argument("--games", type=int, default=200)
     learn.add_argument("--eval-seed", type=int, required=True)
-    for command in (speed, learn):
+    learn.add_argument("--out", required=True)
+    for command in (serve, learn):
         command.add_argument("--policy", choices=sorted(POLICIES), required=True)
         command.add_argument("--threads", type=int, required=True)
         command.add_argument("--seed", type=int, default=0)
-        command.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.command == "check-masks":
         check_masks()
@@ -243,22 +258,22 @@ def main() -> None:
     model = build(args.policy, args.seed)
     result = describe(model, args.policy)
     result["seed"] = args.seed
-    if args.command == "speed":
-        windows = Windows(args.windows, args.window_s)
-        model.learn(total_timesteps=10**12, callback=windows)
-        result.update({"windows": args.windows, "window_s": args.window_s, "env_steps_per_s": windows.rates,
-                       "iterations_per_window": windows.window_iterations, "samples_per_iteration": NUM_ENVS * SETTINGS["n_steps"]})
-    else:
-        deadline = Deadline(60 * args.minutes)
-        start = time.monotonic()
-        model.learn(total_timesteps=10**12, callback=deadline)
-        elapsed = time.monotonic() - start
-        result.update({"minutes": args.minutes, "iterations": model._n_updates // SETTINGS["n_epochs"], "env_steps": model.num_timesteps,
-                       "elapsed_s": elapsed, "env_steps_per_s": model.num_timesteps / elapsed})
-        evaluation_start = time.monotonic()
-        result["evaluation"] = {"eval_seed": args.eval_seed, "games_seeded": f"env.reset(seed={args.eval_seed} + i)",
-                                "policy": "stochastic (masked)", **play(model, args.games, args.eval_seed)}
-        result["evaluation"]["elapsed_s"] = time.monotonic() - evaluation_start
+    if args.command == "serve":
+        if next_line() != "stop":  # the first line: describe
+            print(json.dumps({**result, "samples_per_iteration": NUM_ENVS * SETTINGS["n_steps"]}), flush=True)
+            if next_line() != "stop":  # the second: start (answered by Served once warm)
+                model.learn(total_timesteps=10**12, callback=Served())
+        return
+    deadline = Deadline(60 * args.minutes)
+    start = time.monotonic()
+    model.learn(total_timesteps=10**12, callback=deadline)
+    elapsed = time.monotonic() - start
+    result.update({"minutes": args.minutes, "iterations": model._n_updates // SETTINGS["n_epochs"], "env_steps": model.num_timesteps,
+                   "elapsed_s": elapsed, "env_steps_per_s": model.num_timesteps / elapsed})
+    evaluation_start = time.monotonic()
+    result["evaluation"] = {"eval_seed": args.eval_seed, "games_seeded": f"env.reset(seed={args.eval_seed} + i)",
+                            "policy": "stochastic (masked)", **play(model, args.games, args.eval_seed)}
+    result["evaluation"]["elapsed_s"] = time.monotonic() - evaluation_start
     with open(args.out, "w") as file:
         json.dump(result, file)
 
