@@ -6,7 +6,7 @@ measured by turning it off, and what the opt-in torch.compile buys there, measur
 on (its one-off compile, from an empty Inductor cache, is the warm-up and is reported apart).
 
 Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
-[--threads N] [--no-peer] [--out PATH]` (about eight minutes; the first run with the peer also
+[--threads N] [--no-peer] [--out PATH]` (about fifteen minutes; the first run with the peer also
 installs it, a few minutes more, once). Each figure is the best and the median of several timed
 windows of whole updates, after one warm-up update. The machine's speed drifts by tens of percent
 over minutes, so every comparison is measured in turn: the peer's window, then ours (or, for a
