@@ -145,8 +145,8 @@ class MoELayer(nn.Module):
         Each expert's rows are padded up to a multiple of EXPERT_ROW_BUCKET with copies of row 0
         at weight 0, which add exactly nothing to the mixture or to any gradient. Why: oneDNN
         builds a matmul kernel per shape and keeps a bounded cache of them, and the routed row
-        count changes on every call; unpadded, bf16 training rebuilt kernels all the time (the
-        moe-router template trained 1.5x faster once padded)."""
+        count changes on every call; unpadded, bf16 training rebuilt kernels all the time
+        (bench-learn, moe-router: 3,604 env-steps/s padded, 2,457 before)."""
         mixed = torch.zeros_like(tokens)
         for index, expert in enumerate(self.experts):
             rows = chosen[:, index].nonzero().squeeze(1)
