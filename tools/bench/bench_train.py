@@ -18,9 +18,10 @@ The peer (on by default, `--no-peer` to skip it): sb3-contrib MaskablePPO on gym
 action masks, 8 envs, n_steps 256, batch 256, 4 epochs, the same torch threads as ours, with SB3's
 2x64 MLP and with a small transformer (d_model 64, 2 layers, 4 heads over the 16 cells), run by
 tools/bench/sb3_peer.py (kept running, and asked for one window at a time) in a venv of its own
-(tools/bench/peers.py: pinned versions, torch from the local CPU wheel). It is on by default because without it there is no honest ratio: the figures
-recorded earlier on another day's load are not printed as if they were this run's. If the peer
-cannot be installed or run, one line says so and ours are printed without ratios.
+(tools/bench/peers.py: pinned versions, torch from the local CPU wheel). It is on by default
+because without it there is no honest ratio: the figures recorded earlier on another day's load
+are not printed as if they were this run's. If the peer cannot be installed or run, one line says
+so and ours are printed without ratios.
 
 Goals (ours / SB3's figure, the median over window pairs; SB3 always runs at its own settings):
   ours at the peer's settings: MLP-class (tiny-dense, both widths) >= 5x SB3's MLP, small-transformer

@@ -91,8 +91,8 @@ class PPOConfig:
     # Passes over each rollout. Two instead of CleanRL's four: on a CPU the optimisation dominates
     # the cost, and in a wall-clock budget fresh samples beat re-used ones (10-minute runs: mean
     # 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 epochs and 9.4 M steps). 4-minute runs:
-    # tuple-network 20,704 with 3 (36% fewer samples) vs 21,587; small-transformer 5,633 with 1
-    # (53% more samples) vs 5,408, within the noise.
+    # tuple-network 20,704 with 3 (36% fewer samples) and 22,983 with 1 (70% more) vs 21,587;
+    # small-transformer 5,633 with 1 (53% more samples) vs 5,408, both within the noise.
     norm_adv: bool = True
     # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
     clip_coef: float = 0.2
@@ -130,9 +130,9 @@ class PPOConfig:
     # needs a C++ compiler, and without one the trainer warns and stays eager). The first update
     # pays a one-off compile per batch shape: about 30 s for small-transformer and 50 s for
     # deep-checkpointed on the 2-core machine, less when Inductor's disk cache holds the graphs.
-    # It pays for plain layers (bench-train, small-transformer: 1.34x at SB3's settings, 1.14x at
-    # ours), not for routed MoE layers (0.97x-0.98x), whose data-dependent routing breaks the
-    # graph. Off by default: a 10-minute run spends ~5% of itself compiling, and its first metrics
+    # It pays for plain layers (bench-train, small-transformer: 1.18x at SB3's settings, 1.13x at
+    # ours, medians of window pairs), not for routed MoE layers (1.00x-1.03x), whose
+    # data-dependent routing breaks the graph. Off by default: a 10-minute run spends ~5% of itself compiling, and its first metrics
     # event waits that long.
 
     def __post_init__(self) -> None:
