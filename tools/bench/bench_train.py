@@ -158,18 +158,80 @@ def versus_peer(figure: dict, peer_figure: dict | None, policy: str, goal: float
             f"best/best {ratio['best']:.2f}x)   {note}")
 
 
-def open_peers(stack: contextlib.ExitStack, threads: int) -> tuple[dict[str, peers.PeerSession], dict[str, dict]]:
-    """The SB3 peer's two policies, each in a session of its own, warmed up (one PPO iteration)
-    before anything is timed; then both wait for window requests. Raises PeerUnavailable."""
-    python = peers.ensure_venv(peers.SB3)
-    sessions, described = {}, {}
-    for policy in ("mlp", "transformer"):
-        session = stack.enter_context(peers.PeerSession(python, PEER_SCRIPT, ["serve", "--policy", policy, "--threads", str(threads)], threads))
-        described[policy] = session.ask("describe", timeout_s=PEER_START_S)
-        session.ask("start", timeout_s=PEER_START_S)
-        sessions[policy] = session
-        print(f"  SB3 MaskablePPO, {policy:<12} ready   ({described[policy]['policy_description']})", flush=True)
-    return sessions, described
+class SameRunPeer:
+    """The SB3 peer's two policies, each in a session of its own (`--no-peer`: none), warmed up (one
+    PPO iteration) before anything is timed; then both sleep until asked for a window. If the peer
+    cannot be installed or fails mid-run, one line says so (`unavailable`) and the run goes on
+    without it."""
+
+    def __init__(self, stack: contextlib.ExitStack, threads: int, wanted: bool) -> None:
+        self.sessions: dict[str, peers.PeerSession] = {}
+        self.described: dict[str, dict] | None = None
+        self.unavailable: str | None = None
+        if not wanted:
+            print("SB3 peer not measured (--no-peer): ours without ratios")
+            return
+        print("SB3 peer, same run (8 envs x 256 steps, batch 256, 4 epochs), its windows taken in turn with ours:", flush=True)
+        try:
+            python = peers.ensure_venv(peers.SB3)
+            described = {}
+            for policy in ("mlp", "transformer"):
+                session = stack.enter_context(peers.PeerSession(python, PEER_SCRIPT, ["serve", "--policy", policy, "--threads", str(threads)], threads))
+                described[policy] = session.ask("describe", timeout_s=PEER_START_S)
+                session.ask("start", timeout_s=PEER_START_S)
+                self.sessions[policy] = session
+                print(f"  SB3 MaskablePPO, {policy:<12} ready   ({described[policy]['policy_description']})", flush=True)
+            self.described = described
+        except peers.PeerUnavailable as exc:
+            self.give_up(f"SB3 peer unavailable: {exc}; printing ours without ratios", exc)
+
+    def give_up(self, line: str, exc: peers.PeerUnavailable) -> None:
+        print(line, flush=True)
+        self.unavailable = str(exc)
+        self.sessions.clear()
+
+    def measure(self, measured: list[tuple[dict, PPOConfig]], policy: str, windows: int, window_s: float) -> tuple[list[dict], dict | None]:
+        """`interleaved`, with the peer's `policy` while the peer works."""
+        if policy in self.sessions:
+            try:
+                return interleaved(measured, windows, window_s, self.sessions[policy])
+            except peers.PeerUnavailable as exc:
+                self.give_up(f"SB3 peer unavailable from here on: {exc}", exc)
+        return interleaved(measured, windows, window_s)
+
+
+def measure_levers(rows: list[dict], configs: dict[str, PPOConfig], peer: SameRunPeer, windows: int, window_s: float) -> list[dict]:
+    """What each lever buys on the attention and MoE rows, measured in turn against the row's own
+    config; the opt-in levers' figures also against the peer."""
+    levers = []
+    print("levers: what each buys, measured in turn with the row's own config (median of the window pairs; best over best)", flush=True)
+    for row in rows:
+        if row["label"] not in LEVER_ROWS:
+            continue
+        document = next(entry[2] for entry in DESIGNS if entry[0] == row["label"])
+        config = configs[row["settings"]]
+        for lever, change in LEVERS.items():
+            if change.get("torch_threads") == 1 and config.torch_threads < 2:
+                continue  # no second thread to take away
+            (default, off), _ = interleaved([(document, config), (document, dataclasses.replace(config, **change))], windows, window_s)
+            gain = paired(default, off)
+            levers.append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, "default": default,
+                           "without": off, "gain_pairs": gain["pairs"], "gain_median": gain["median"], "gain_best": gain["best"]})
+            print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain['median']:5.2f}x  (best/best {gain['best']:.2f}x; "
+                  f"with / without: {default['median']:,.0f} / {off['median']:,.0f})", flush=True)
+        for lever, change in OPT_IN_LEVERS.items():
+            # A cold cache per measurement, so that warmup_s is the compile a first run pays.
+            with tempfile.TemporaryDirectory(prefix="bench-inductor-") as cache, cache_dir(cache):
+                (default, on), peer_figure = peer.measure([(document, config), (document, dataclasses.replace(config, **change))],
+                                                          row["peer_policy"], windows, window_s)
+            gain = paired(on, default)
+            entry = {"label": row["label"], "settings": row["settings"], "lever": lever, "on": change, "default": default, "with": on,
+                     "gain_pairs": gain["pairs"], "gain_median": gain["median"], "gain_best": gain["best"]}
+            versus = versus_peer(entry["with"], peer_figure, row["peer_policy"], row["goal_ratio"])
+            levers.append(entry)
+            print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain['median']:5.2f}x  (best/best {gain['best']:.2f}x; "
+                  f"with / without: {on['median']:,.0f} / {default['median']:,.0f}, first update {on['warmup_s']:.0f} s){versus}", flush=True)
+    return levers
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -213,66 +275,20 @@ def main(argv: list[str] | None = None) -> None:
           f"load average {' '.join(map(str, result['machine']['loadavg_start']))}", flush=True)
 
     with contextlib.ExitStack() as stack:
-        sessions: dict[str, peers.PeerSession] = {}
-        if args.peer:
-            print("SB3 peer, same run (8 envs x 256 steps, batch 256, 4 epochs), its windows taken in turn with ours:", flush=True)
-            try:
-                sessions, result["peer"] = open_peers(stack, threads)
-            except peers.PeerUnavailable as exc:
-                print(f"SB3 peer unavailable: {exc}; printing ours without ratios", flush=True)
-                result["peer_unavailable"] = str(exc)
-        else:
-            print("SB3 peer not measured (--no-peer): ours without ratios")
-
-        def measure(measured: list[tuple[dict, PPOConfig]], policy: str) -> tuple[list[dict], dict | None]:
-            """`interleaved`, with the peer's `policy` while the peer works; if it fails, one line
-            says so and the rest of the run goes on without it."""
-            if policy in sessions:
-                try:
-                    return interleaved(measured, args.windows, args.window_s, sessions[policy])
-                except peers.PeerUnavailable as exc:
-                    print(f"SB3 peer unavailable from here on: {exc}", flush=True)
-                    result["peer_unavailable"] = str(exc)
-                    sessions.clear()
-            return interleaved(measured, args.windows, args.window_s)
-
+        peer = SameRunPeer(stack, threads, args.peer)
+        result["peer"] = peer.described
         for key, config in configs.items():
             print(SETTINGS[key], flush=True)
             for label, described, document, policy, goals in DESIGNS:
                 load_start = common.loadavg()
-                (ours,), peer_figure = measure([(document, config)], policy)
+                (ours,), peer_figure = peer.measure([(document, config)], policy, args.windows, args.window_s)
                 row = {"label": label, "design": described, "design_sha256": design_sha256(document), "settings": key, **ours,
                        "loadavg_start": load_start, "loadavg_end": common.loadavg(), "peer_policy": policy, "goal_ratio": goals[key]}
                 line = f"  {label:<24} {row['best']:8,.0f} / {row['median']:8,.0f}" + versus_peer(row, peer_figure, policy, goals[key])
                 print(line, flush=True)
                 result["rows"].append(row)
-        if threads < 2:
-            LEVERS.pop("2nd torch thread")
-        result["levers"] = []
-        print("levers: what each buys, measured in turn with the row's own config (median of the window pairs; best over best)", flush=True)
-        for row in result["rows"]:
-            if row["label"] not in LEVER_ROWS:
-                continue
-            document = next(entry[2] for entry in DESIGNS if entry[0] == row["label"])
-            config = configs[row["settings"]]
-            for lever, change in LEVERS.items():
-                (default, off), _ = interleaved([(document, config), (document, dataclasses.replace(config, **change))], args.windows, args.window_s)
-                gain = paired(default, off)
-                result["levers"].append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, "default": default,
-                                         "without": off, "gain_pairs": gain["pairs"], "gain_median": gain["median"], "gain_best": gain["best"]})
-                print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain['median']:5.2f}x  (best/best {gain['best']:.2f}x; "
-                      f"with / without: {default['median']:,.0f} / {off['median']:,.0f})", flush=True)
-            for lever, change in OPT_IN_LEVERS.items():
-                # A cold cache per measurement, so that warmup_s is the compile a first run pays.
-                with tempfile.TemporaryDirectory(prefix="bench-inductor-") as cache, cache_dir(cache):
-                    (default, on), peer_figure = measure([(document, config), (document, dataclasses.replace(config, **change))], row["peer_policy"])
-                gain = paired(on, default)
-                entry = {"label": row["label"], "settings": row["settings"], "lever": lever, "on": change, "default": default, "with": on,
-                         "gain_pairs": gain["pairs"], "gain_median": gain["median"], "gain_best": gain["best"]}
-                versus = versus_peer(entry["with"], peer_figure, row["peer_policy"], row["goal_ratio"])
-                result["levers"].append(entry)
-                print(f"  {row['label']:<18} {row['settings']:<5} {lever:<17} {gain['median']:5.2f}x  (best/best {gain['best']:.2f}x; "
-                      f"with / without: {on['median']:,.0f} / {default['median']:,.0f}, first update {on['warmup_s']:.0f} s){versus}", flush=True)
+        result["levers"] = measure_levers(result["rows"], configs, peer, args.windows, args.window_s)
+        result["peer_unavailable"] = peer.unavailable
     result["machine"]["loadavg_end"] = common.loadavg()
     print(f"wrote {common.write(args.out, result)}")
 

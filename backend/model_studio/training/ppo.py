@@ -87,12 +87,14 @@ class PPOConfig:
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
     # tuple-network 21,521 vs 21,587, small-transformer 5,338 vs 5,408).
-    update_epochs: int = 2
-    # Passes over each rollout. Two instead of CleanRL's four: on a CPU the optimisation dominates
-    # the cost, and in a wall-clock budget fresh samples beat re-used ones (10-minute runs: mean
-    # 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 epochs and 9.4 M steps). 4-minute runs:
-    # tuple-network 20,704 with 3 (36% fewer samples) and 22,983 with 1 (70% more) vs 21,587;
-    # small-transformer 5,633 with 1 (53% more samples) vs 5,408, both within the noise.
+    update_epochs: int = 1
+    # Passes over each rollout. One instead of CleanRL's four: on a CPU the optimisation dominates
+    # the cost, and in a wall-clock budget fresh samples beat re-used ones. Tiny-dense, 10-minute
+    # runs: mean 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 and 9.4 M. Tuple-network:
+    # 10 minutes, tuning games, 32,115 with 1 epoch and 32.9 M steps (2048 in 72%), where 2 epochs
+    # had made 26,038 over the 3 report seeds (20.0 M steps); 4-minute runs 22,983 with 1, 21,587
+    # with 2, 20,704 with 3. Small-transformer, 4 minutes: 5,633 with 1 (53% more samples), 5,408
+    # with 2. Tiny-dense and moe-router were not compared at 1 epoch.
     norm_adv: bool = True
     # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
     clip_coef: float = 0.2
