@@ -91,9 +91,9 @@ class PPOConfig:
     # Passes over each rollout. One instead of CleanRL's four: on a CPU the optimisation dominates
     # the cost, and in a wall-clock budget fresh samples beat re-used ones. Tiny-dense, 10-minute
     # runs: mean 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 and 9.4 M. Tuple-network:
-    # 10 minutes, tuning games, 32,115 with 1 epoch and 32.9 M steps (2048 in 72%), where 2 epochs
-    # had made 26,038 over the 3 report seeds (20.0 M steps); 4-minute runs 22,983 with 1, 21,587
-    # with 2, 20,704 with 3. Small-transformer, 4 minutes: 5,633 with 1 (53% more samples), 5,408
+    # 10 minutes, tuning games, 32,115 with 1 epoch and 32.9 M steps (2048 in 72%); report runs
+    # over 3 seeds, 27,862 (2048 in 65.5%, 33.7 M steps) with 1, 26,038 (58.5%, 20.0 M) with 2;
+    # 4-minute runs 22,983 with 1, 21,587 with 2, 20,704 with 3. Small-transformer, 4 minutes: 5,633 with 1 (53% more samples), 5,408
     # with 2. Tiny-dense and moe-router were not compared at 1 epoch.
     norm_adv: bool = True
     # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
