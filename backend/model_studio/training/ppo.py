@@ -109,7 +109,7 @@ class PPOConfig:
     # Global gradient-norm clip, CleanRL's value.
     target_kl: float | None = None
     # Stop an update's epochs early once the mean approximate KL exceeds this; off, as in CleanRL
-    # (two epochs keep each update's policy change small: approx KL stays around 0.005).
+    # (few epochs keep each update's policy change small: with two, approx KL stayed around 0.005).
     reward: str = "log2"
     # What a move earns: "score", the merge score (4 for two 2s, 2048 for two 1024s), or "log2",
     # log2(1 + merge score), which compresses the late game's huge merges (PufferLib's 2048
