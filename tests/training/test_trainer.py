@@ -1,6 +1,8 @@
 """PPOTrainer end to end on every template, with tiny budgets: event shape, MoE usage,
 reproducibility, stopping, and checkpoints that reload with weights_only."""
 
+import dataclasses
+import itertools
 import json
 
 import jsonschema
@@ -92,6 +94,19 @@ def test_stop_during_the_optimisation_ends_the_epochs_early():
     event = trainer.update(should_stop=lambda: next(polls) >= TINY.num_steps + 1)
     assert event is not None and event.update == 1
     assert next(polls) == TINY.num_steps + 2  # no further minibatch was started
+
+
+@pytest.mark.parametrize(("name", "epochs"), [("tuple-network", 1), ("tiny-dense", 2), ("moe-router", 2)])
+def test_the_design_picks_the_epochs_unless_the_config_says(name, epochs):
+    """update_epochs None: one pass for a design with sparse tables, two for the rest; a number
+    given in the config wins. Counted by the optimisation's polls, one per minibatch."""
+    minibatches_per_epoch = TINY.batch_size // TINY.minibatch_size
+    for config, expected in ((dataclasses.replace(TINY, update_epochs=None), epochs), (dataclasses.replace(TINY, update_epochs=3), 3)):
+        trainer = trainer_for(name, config)
+        polls = itertools.count()
+        trainer.update(should_stop=lambda: next(polls) < 0)
+        assert next(polls) - TINY.num_steps == expected * minibatches_per_epoch
+        assert trainer.state()["config"]["update_epochs"] == expected  # the checkpoint records the choice
 
 
 def test_checkpoint_reloads_with_weights_only_and_gives_the_same_outputs(tmp_path):

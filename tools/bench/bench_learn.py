@@ -313,7 +313,8 @@ def train_and_evaluate(document: dict, name: str, seed: int, args) -> dict:
         print(f"  trained {done.updates} updates, {done.env_steps / 1e6:.2f} M steps in {done.elapsed_s:.0f} s "
               f"({done.env_steps / done.elapsed_s:,.0f} steps/s), load average {' '.join(map(str, load_end))} at the end", flush=True)
         set_torch_threads(config.torch_threads)
-        model = model_from_checkpoint(load_checkpoint(done.checkpoint))
+        checkpoint = load_checkpoint(done.checkpoint)
+        model = model_from_checkpoint(checkpoint)
         eval_start = time.monotonic()
         summary = play_games(model, args.games, greedy=False, seed=args.eval_seed)
     print(f"  evaluation, {args.games} games (evaluation seed {args.eval_seed}), stochastic policy:")
@@ -324,6 +325,7 @@ def train_and_evaluate(document: dict, name: str, seed: int, args) -> dict:
         "loadavg_start": load_start,
         "loadavg_end": load_end,
         "updates": done.updates,
+        "update_epochs": checkpoint["config"]["update_epochs"],  # the design's choice when the config leaves it None
         "env_steps": done.env_steps,
         "elapsed_s": done.elapsed_s,
         "env_steps_per_s": done.env_steps / done.elapsed_s,
@@ -381,7 +383,7 @@ def skeleton(args, name: str, design: dict, started: datetime.datetime) -> dict:
         "purpose": args.purpose,
         "design": design,
         "config": dataclasses.asdict(dataclasses.replace(args.config, seed=args.seed_list[0])),
-        "config_note": "PPOConfig with the --set overrides; `seed` differs per run (see runs[].seed)",
+        "config_note": "PPOConfig with the --set overrides; `seed` differs per run (see runs[].seed); update_epochs null: the design picks it (see runs[].update_epochs)",
         "overrides": args.overrides,
         "minutes": args.minutes,
         "max_env_steps": args.steps,

@@ -118,7 +118,8 @@ def interleaved(measured: list[tuple[dict, PPOConfig]], windows: int, window_s: 
         for trainer, measured_rates in zip(trainers, rates):
             measured_rates.append(timed_window(trainer, window_s))
     figures_of_peer = figures(peer_rates) if peer is not None else None
-    return [{**figures(measured_rates), "warmup_s": warmup} for measured_rates, warmup in zip(rates, warmups)], figures_of_peer
+    return [{**figures(measured_rates), "warmup_s": warmup, "update_epochs": trainer.config.update_epochs}  # the design's choice under None
+            for measured_rates, warmup, trainer in zip(rates, warmups, trainers)], figures_of_peer
 
 
 def figures(measured: list[float]) -> dict:

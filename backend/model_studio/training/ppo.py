@@ -87,14 +87,18 @@ class PPOConfig:
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
     # tuple-network 21,521 vs 21,587, small-transformer 5,338 vs 5,408).
-    update_epochs: int = 1
-    # Passes over each rollout. One instead of CleanRL's four: on a CPU the optimisation dominates
-    # the cost, and in a wall-clock budget fresh samples beat re-used ones. Tiny-dense, 10-minute
-    # runs: mean 17,033 with 2 epochs and 15.2 M steps, 13,505 with 4 and 9.4 M. Tuple-network:
-    # 10 minutes, tuning games, 32,115 with 1 epoch and 32.9 M steps (2048 in 72%); report runs
-    # over 3 seeds, 27,862 (2048 in 65.5%, 33.7 M steps) with 1, 26,038 (58.5%, 20.0 M) with 2;
-    # 4-minute runs 22,983 with 1, 21,587 with 2, 20,704 with 3. Small-transformer, 4 minutes: 5,633 with 1 (53% more samples), 5,408
-    # with 2. Tiny-dense and moe-router were not compared at 1 epoch.
+    update_epochs: int | None = None
+    # Passes over each rollout. None, the default, lets the design decide: 1 for a model with
+    # sparse lookup tables (an `ntuple` block), 2 for the rest. A table row learns only from the
+    # samples that visit it, so for tables fresh samples beat a second pass over the same ones;
+    # dense weights learn from every sample, and there a second pass beats the extra samples.
+    # Report runs, 10 minutes, 3 seeds each, 1 epoch against 2: tuple-network 27,862 against
+    # 26,038, 2048 in 65.5% against 58.5% (33.7 M steps against 20.0 M); tiny-dense 14,797
+    # against 16,469, 1024 in 62.2% against 73.0% (35.1 M against 23.3 M); small-transformer
+    # 7,199 against 8,301, 1024 in 15.2% against 24.5% (3.9 M against 2.4 M); moe-router 8,326
+    # against 8,619, 1024 in 24.2% against 27.3% (3.7 M against 2.2 M). Fewer than CleanRL's
+    # four: on a CPU the optimisation dominates the cost (tiny-dense, 10 minutes: 17,033 with 2
+    # epochs and 15.2 M steps, 13,505 with 4 and 9.4 M).
     norm_adv: bool = True
     # Normalise advantages per minibatch (zero mean, unit std), as CleanRL does.
     clip_coef: float = 0.2
@@ -140,7 +144,7 @@ class PPOConfig:
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
         for name in positive:
-            if getattr(self, name) < 1:
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not (0.0 < self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
             raise ValueError("gamma must be in (0, 1] and gae_lambda in [0, 1]")
@@ -338,11 +342,13 @@ class PPOTrainer:
     def __init__(self, model: nn.Module, config: PPOConfig = PPOConfig(), run_id: str = "run") -> None:
         set_torch_threads(config.torch_threads)
         self.adaptive_threads = AdaptiveThreads() if config.torch_threads == 0 else None
+        self.optimizer = DenseSparseAdam(model, config.learning_rate)
+        if config.update_epochs is None:  # the design decides (see the field); checkpoints hold the choice
+            config = dataclasses.replace(config, update_epochs=1 if self.optimizer.sparse else 2)
         self.config = config
         self.run_id = run_id
         self.model = model.train()  # train mode: gradient checkpointing applies to gradient passes
         self.forward = CompiledModel(model) if config.torch_compile else model  # what rollouts and minibatches call
-        self.optimizer = DenseSparseAdam(model, config.learning_rate)
         self.envs = BatchedGame2048(config.num_envs, seed=config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.reward_scale = RunningReturnScale(config.num_envs, config.gamma)
