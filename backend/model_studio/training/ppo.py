@@ -94,7 +94,7 @@ class PPOConfig:
     # dense weights learn from every sample, and there a second pass beats the extra samples.
     # Report runs, 10 minutes, 3 seeds each, 1 epoch against 2: tuple-network 27,862 against
     # 26,038, 2048 in 65.5% against 58.5% (33.7 M steps against 20.0 M); tiny-dense 14,797
-    # against 16,469, 1024 in 62.2% against 73.0% (35.1 M against 23.3 M); small-transformer
+    # against 16,355, 1024 in 62.2% against 70.5% (35.1 M against 21.1 M); small-transformer
     # 7,199 against 8,301, 1024 in 15.2% against 24.5% (3.9 M against 2.4 M); moe-router 8,326
     # against 8,619, 1024 in 24.2% against 27.3% (3.7 M against 2.2 M). Fewer than CleanRL's
     # four: on a CPU the optimisation dominates the cost (tiny-dense, 10 minutes: 17,033 with 2
