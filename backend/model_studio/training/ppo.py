@@ -138,13 +138,14 @@ class PPOConfig:
     # deep-checkpointed on the 2-core machine, less when Inductor's disk cache holds the graphs.
     # It pays for plain layers (bench-train, small-transformer: 1.18x at SB3's settings, 1.13x at
     # ours, medians of window pairs), not for routed MoE layers (1.00x-1.03x), whose
-    # data-dependent routing breaks the graph. Off by default: a 10-minute run spends ~5% of itself compiling, and its first metrics
-    # event waits that long.
+    # data-dependent routing breaks the graph. Off by default: a 10-minute run spends ~5% of
+    # itself compiling, and its first metrics event waits that long.
 
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
         for name in positive:
-            if getattr(self, name) is not None and getattr(self, name) < 1:
+            value = getattr(self, name)
+            if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
         if not (0.0 < self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
             raise ValueError("gamma must be in (0, 1] and gae_lambda in [0, 1]")
