@@ -41,14 +41,22 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
-def cpu_model() -> str | None:
+def cpu_identity() -> dict:
+    """The CPU's model name with its family and model numbers: under a hypervisor the name alone
+    ("AMD EPYC") can stand for generations that differ in whether they multiply bf16 natively."""
+    fields = {"model name": "cpu_model", "cpu family": "cpu_family", "model": "cpu_model_number"}
+    identity: dict = {"cpu_model": platform.processor() or None, "cpu_family": None, "cpu_model_number": None}
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        pass
-    return platform.processor() or None
+        return identity
+    for line in lines:
+        key, _, value = line.partition(":")
+        if not key.strip():
+            break  # the end of the first processor's block
+        if key.strip() in fields:
+            identity[fields[key.strip()]] = value.strip()
+    return identity
 
 
 def loadavg() -> list[float]:
@@ -59,10 +67,13 @@ def loadavg() -> list[float]:
 def machine(torch_threads: int) -> dict:
     import torch
 
+    from model_studio.training.ppo import bf16_supported
+
     return {
         "cpus": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
-        "cpu_model": cpu_model(),
+        **cpu_identity(),
+        "bf16_native": bf16_supported(),  # whether training autocasts to bf16 on this CPU at all
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": torch_threads,

@@ -2,7 +2,7 @@
 
 A tuple network's table has millions of rows (65,536 per tuple) and a minibatch of 512 boards
 touches a few thousand of them. Dense Adam would still read and write every row's weight and
-both moments at every step: for the 16.8M-parameter template that is most of the update's time.
+both moments at every step: for the 35.7M-parameter template that is most of the update's time.
 So embeddings built with `sparse=True` get `RowAdam`, torch's SparseAdam (it updates only the
 rows a minibatch touched: "lazy" Adam, the usual choice for embedding tables) computed with row
 gathers and scatters, and every other parameter gets ordinary fused Adam.
