@@ -43,14 +43,28 @@ with MEMORY_TEST_FP32=1):
     deep-checkpointed        107     137-140      133           182-194        441-491
     tuple-network            409     427          -             427            -         (SparseAdam, 17 tuples)
 
-Live, the peak is 0.94x to 1.40x the estimate: a fixed 10-13 MiB (one-time kernels, the rollout,
-small heap blocks; all of tiny-dense's and residual-mlp's excess, hence the absolute floor), and
-for the transformer and MoE templates in float32 up to ~30% more, the backward pass's transient
-activation gradients, which the estimate does not count. The tuple network's tables train by
+On a CPU without bf16 (AMD EPYC Zen 2, family 23 model 49, where float32 is the trainer's only
+path), live, five runs each for the two routed/attention templates and two for the rest:
+
+    template            estimate   live fp32
+    tiny-dense                 5      15
+    residual-mlp               7      16-17
+    moe-router                73     108-117
+    small-transformer         86     113-120
+    deep-checkpointed        107     135
+    tuple-network            409     422-423
+
+Live, the peak is 0.94x to 1.40x the estimate on the bf16 CPU and up to 1.60x (moe-router) on
+the Zen 2: a fixed 10-13 MiB (one-time kernels, the rollout, small heap blocks; all of tiny-dense's
+and residual-mlp's excess, hence the absolute floor), and for the transformer and MoE templates in
+float32 up to ~30% more there and ~42% more on the Zen 2 (moe-router: its routed row counts, and so
+its peak, change from run to run), the backward pass's transient activation gradients, which the
+estimate does not count. The tuple network's tables train by
 SparseAdam (`training/optim.py`): their gradient is sparse, so they cost 3 floats per parameter
 (weight and Adam's two moments), the catalogue's `floats_per_sparse_param`. Asserted: 0.85x
-estimate <= live peak <= 1.3x estimate + 20 MiB (tightest margins: small-transformer bf16, 81
-against 73; small-transformer fp32, 120 against 132).
+estimate <= live peak <= 1.3x estimate + 20 MiB where the trainer ran under bf16, 1.45x + 20 MiB
+where it ran in float32 (tightest margins: small-transformer bf16, 81 against 73; moe-router fp32
+on the Zen 2, 117 against 126).
 
 Under the default allocator, deep-checkpointed peaks at 1.7-1.8x its estimate with bf16 and
 4.1-4.6x without: the heap keeps the freed blocks of the recomputed layers. A fixed 4 MiB mmap
@@ -84,7 +98,8 @@ from model_studio.validation import validate_design
 TEMPLATES = sorted(path.stem for path in (SCHEMA_DIR / "templates").glob("*.json"))
 MODES = {"live": {"MALLOC_MMAP_THRESHOLD_": str(4 * 2**20)}, "default": {}}
 FLOOR_MIB = 20.0  # fixed costs: one-time kernels, the rollout, small heap blocks (10-13 MiB measured)
-LIVE_LOW, LIVE_HIGH = 0.85, 1.3  # live peak measured 0.94x (small-transformer, bf16) to 1.40x (moe-router, fp32)
+LIVE_LOW = 0.85  # live peak measured from 0.94x the estimate (small-transformer, bf16)
+LIVE_HIGH = {True: 1.3, False: 1.45}  # by the trainer's bf16: up to 1.40x on the bf16 CPU in fp32, 1.60x on the Zen 2 (moe-router)
 DEFAULT_HIGH = 5.5  # default allocator: measured up to 4.6x (deep-checkpointed, fp32; 1.8x with bf16)
 BASELINE_TOLERANCE = 0.10  # measured 339.4-341.0 MiB
 DEFAULT_MODE_MIN_ESTIMATE_MIB = 100  # below, the default allocator's peak was within 20 MiB of the live one
@@ -142,7 +157,7 @@ pytestmark = pytest.mark.skipif(
 def test_the_estimate_covers_one_minibatch_step_of_live_memory(template):
     result = measurements()[(template, "live")]
     estimate, peak = result["estimate_mib"], result["peak_mib"]
-    assert LIVE_LOW * estimate <= peak <= LIVE_HIGH * estimate + FLOOR_MIB, result
+    assert LIVE_LOW * estimate <= peak <= LIVE_HIGH[result["bf16"]] * estimate + FLOOR_MIB, result
 
 
 @pytest.mark.parametrize("template", default_mode_templates())
