@@ -144,10 +144,13 @@ def test_cli_export_refuses_an_invalid_design(tmp_path, capsys):
     assert "the design is invalid" in capsys.readouterr().err
 
 
-def test_tuple_network_exports_with_learned_tables(tmp_path):
+@pytest.mark.parametrize("symmetries", [1, 8])
+def test_tuple_network_exports_with_learned_tables(tmp_path, symmetries):
     """The tuple-network template's tables start at zero, so its parity above says little about
-    the lookups: give every table row and bias random values and check onnxruntime again."""
-    design = TEMPLATES["tuple-network"]
+    the lookups: give every table row and bias random values and check onnxruntime again, as
+    drawn and with its tuples read on all 8 board symmetries."""
+    design = json.loads(json.dumps(TEMPLATES["tuple-network"]))
+    next(c for c in design["components"] if c["type"] == "ntuple")["props"]["symmetries"] = symmetries
     model = build_model(design, seed=5)
     with torch.no_grad():
         model.tuples.table.weight.normal_(std=0.5, generator=torch.Generator().manual_seed(5))

@@ -34,7 +34,7 @@ def test_the_promised_starters_exist():
 
     tuples = analyse(decode_design(TEMPLATES["tuple-network"]))
     assert _types("tuple-network")[:2] == ["board_input", "ntuple"] and "embedding" not in _types("tuple-network")
-    assert tuples.props["tuples"] == {"n_tuples": 17, "units": 32}  # every row, column and 2x2 square
+    assert tuples.props["tuples"] == {"n_tuples": 17, "units": 32, "symmetries": 1}  # every row, column and 2x2 square, as drawn
     assert tuples.param_total == 17 * 65536 * 32 + 32 + (32 * 64 + 64) + (64 * 5 + 5)
 
     deep = analyse(decode_design(TEMPLATES["deep-checkpointed"]))

@@ -87,6 +87,10 @@ def cases():
     yield "valid-ntuple-beside-dense", "All 17 tuples beside an embedding and dense branch, joined by a residual add: 17,828,213 parameters.", design(
         [("in", "board_input"), ("nt", "ntuple", {"n_tuples": 17, "units": 16}), ("emb", "embedding"), ("fc", "dense", {"units": 16}), ("add", "residual_add"), ("out", "action_output")], \
         [("in", "nt"), ("in", "emb"), ("emb", "fc"), ("nt", "add"), ("fc", "add"), ("add", "out")], d_model=8), []
+    # 8 symmetries share the tables, so the parameters are valid-ntuple's tables and bias, 2*65536*4 + 4 = 524,292,
+    # but the output is 8*4 = 32 wide: action_output 32*5 + 5 = 165. 524,457 parameters.
+    yield "valid-ntuple-symmetries", "2 tuples of 4 units read on all 8 board symmetries: the tables are shared, the output is 32 wide; 524,457 parameters.", chain(
+        ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 2, "units": 4, "symmetries": 8}), ("out", "action_output")), []
     yield "valid-integral-float-prop", "An int prop written as 4.0 is the integer 4 (JSON has one number type).", head(("t1", "transformer_layer", {"n_heads": 4.0})), []
     yield "valid-integral-float-meta", "meta and schemaVersion written as 64.0 and 1.0 read as integers.", head(("t1", "transformer_layer")) | {"meta": {"d_model": 64.0, "n_heads": 4.0}, "schemaVersion": 1.0}, []
     yield "valid-hostile-name", "Names are data: quotes, newlines and code are fine.", design(
@@ -118,6 +122,8 @@ def cases():
         [("in", "emb"), ("emb", "out"), ("emb", "aux")]), [("prop_out_of_range", "aux")]
     yield "prop-out-of-range-ntuple", "There are 17 tuples, so n_tuples tops out at 17.", chain(
         ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 18}), ("out", "action_output")), [("prop_out_of_range", "nt")]
+    yield "prop-out-of-range-symmetries", "A square board has 8 symmetries, so symmetries tops out at 8.", chain(
+        ("in", "board_input"), ("nt", "ntuple", {"symmetries": 9}), ("out", "action_output")), [("prop_out_of_range", "nt")]
     yield "prop-bad-choice", "swish is not an activation choice.", head(("fc", "dense", {"activation": "swish"}), d_model=8), [("prop_out_of_range", "fc")]
 
     # --- edges and graph ----------------------------------------------------------------------

@@ -157,7 +157,10 @@ def _module_expression(kind: str, props: dict[str, Any], shape_in: Shape, routin
         case "embedding":
             return f"TileEmbedding(d_model={_literal(props['d_model'])}, positional={_literal(props['positional'])})"
         case "ntuple":
-            return f"NTupleNetwork(n_tuples={_literal(props['n_tuples'])}, units={_literal(props['units'])})"
+            return (
+                f"NTupleNetwork(n_tuples={_literal(props['n_tuples'])}, units={_literal(props['units'])}, "
+                f"symmetries={_literal(props['symmetries'])})"
+            )
         case "transformer_layer":
             return f"TransformerLayer(width={_literal(shape_in.width)}, n_heads={_literal(props['n_heads'])}, ff_mult={_literal(props['ff_mult'])})"
         case "moe_layer":

@@ -1,5 +1,5 @@
-"""The tuple network block (`ntuple`): its fixed tuples, exact parameter and activation counts,
-the index arithmetic on a hand-made board, and the code the compiler writes for it."""
+"""The tuple network block (`ntuple`): its fixed tuples and board symmetries, exact parameter and
+activation counts, the index arithmetic on a hand-made board, and the code the compiler writes for it."""
 
 import json
 
@@ -9,7 +9,7 @@ from torch import nn
 
 from model_studio.catalogue import SCHEMA_DIR, load_catalogue
 from model_studio.codegen import build_model, generate_source
-from model_studio.nn.runtime import NTUPLE_ROWS, NTUPLES, NTupleNetwork
+from model_studio.nn.runtime import BOARD_SYMMETRIES, NTUPLE_ROWS, NTUPLES, NTupleNetwork
 
 TEMPLATE = json.loads((SCHEMA_DIR / "templates" / "tuple-network.json").read_text())
 # Row-major cells, 0-3 the top row.
@@ -24,10 +24,23 @@ def _spec():
     return load_catalogue().blocks["ntuple"]
 
 
-def _formula(kind, **env):
+def _formula(kind, symmetries=1, **env):
     catalogue = load_catalogue()
     block = catalogue.blocks["ntuple"]
-    return getattr(block, kind)({**catalogue.constants, **env})
+    return getattr(block, kind)({**catalogue.constants, "symmetries": symmetries, **env})
+
+
+def _grid_symmetry(board, index):
+    """Board symmetry `index` by torch's own flips on the 4x4 grid, apart from the runtime's cell
+    arithmetic: mirror left-right (bit 0), top-bottom (bit 1), then transpose (bit 2)."""
+    grid = board.view(-1, 4, 4)
+    if index & 1:
+        grid = grid.flip(2)
+    if index & 2:
+        grid = grid.flip(1)
+    if index & 4:
+        grid = grid.transpose(1, 2)
+    return grid.reshape(-1, 16)
 
 
 def test_the_tuples_are_the_rows_then_the_columns_then_the_squares():
@@ -39,11 +52,25 @@ def test_the_tuples_are_the_rows_then_the_columns_then_the_squares():
     assert _spec().spec.inputs.accepts == ("board",) and _spec().spec.output.kind == "vector"
 
 
-@pytest.mark.parametrize(("n_tuples", "units"), [(1, 1), (2, 4), (8, 32), (17, 3)])
-def test_parameter_count_is_the_catalogues_and_is_right_by_hand(n_tuples, units):
-    block = NTupleNetwork(n_tuples, units)
-    by_hand = n_tuples * 65536 * units + units  # one 65536-row table per tuple, one bias
-    assert sum(p.numel() for p in block.parameters()) == by_hand == _formula("params", n_tuples=n_tuples, units=units)
+def test_the_symmetries_are_the_squares_eight_in_their_documented_order():
+    assert BOARD_SYMMETRIES[0] == tuple(range(16))
+    assert len(set(BOARD_SYMMETRIES)) == 8 and all(sorted(perm) == list(range(16)) for perm in BOARD_SYMMETRIES)
+    composed = {tuple(a[b[cell]] for cell in range(16)) for a in BOARD_SYMMETRIES for b in BOARD_SYMMETRIES}
+    assert composed == set(BOARD_SYMMETRIES)  # a group: the dihedral group of the square
+    # Symmetry 1 mirrors left-right: its top row reads cells 3, 2, 1, 0.
+    assert BOARD_SYMMETRIES[1][:4] == (3, 2, 1, 0)
+    board = torch.arange(16).unsqueeze(0)
+    for index, perm in enumerate(BOARD_SYMMETRIES):
+        assert board[0, list(perm)].tolist() == _grid_symmetry(board, index)[0].tolist()
+    props = _spec().spec.props
+    assert (props["symmetries"].min, props["symmetries"].max, props["symmetries"].default) == (1, 8, 1)
+
+
+@pytest.mark.parametrize(("n_tuples", "units", "symmetries"), [(1, 1, 1), (2, 4, 1), (8, 32, 1), (17, 3, 1), (2, 4, 8), (17, 3, 5)])
+def test_parameter_count_is_the_catalogues_and_is_right_by_hand(n_tuples, units, symmetries):
+    block = NTupleNetwork(n_tuples, units, symmetries)
+    by_hand = n_tuples * 65536 * units + units  # one 65536-row table per tuple, one bias; symmetries share them
+    assert sum(p.numel() for p in block.parameters()) == by_hand == _formula("params", n_tuples=n_tuples, units=units, symmetries=symmetries)
     # The fixed tuples and place values are buffers outside the state dict: only weights are saved.
     assert set(block.state_dict()) == {"table.weight", "bias"}
 
@@ -85,6 +112,31 @@ def test_forward_sums_the_looked_up_rows_plus_the_bias():
     torch.testing.assert_close(block(boards), expected)
 
 
+@pytest.mark.parametrize("symmetries", [2, 8])
+def test_each_symmetry_reads_the_turned_board_through_the_same_tables(symmetries):
+    """Output block k is the one-symmetry network's output on the board under symmetry k."""
+    torch.manual_seed(1)
+    block, plain = NTupleNetwork(17, 3, symmetries), NTupleNetwork(17, 3)
+    with torch.no_grad():
+        block.table.weight.normal_()
+        block.bias.normal_()
+    plain.load_state_dict(block.state_dict())  # the same tables: symmetries add no parameters
+    boards = torch.randint(0, 16, (5, 16))
+    expected = torch.cat([plain(_grid_symmetry(boards, index)) for index in range(symmetries)], 1)
+    assert block(boards).shape == (5, symmetries * 3) == (5, _formula("output_width", units=3, symmetries=symmetries))
+    torch.testing.assert_close(block(boards), expected)
+    with pytest.raises(ValueError, match="symmetries must be 1 to 8"):
+        NTupleNetwork(1, 1, 9)
+
+
+def test_a_mirrored_pattern_trains_the_same_table_row():
+    """With the left-right mirror, a row read backwards updates the row its mirror image reads."""
+    block, head = NTupleNetwork(1, 2, symmetries=2), nn.Linear(4, 1)
+    head(block(BOARD)).sum().backward()
+    touched = block.table.weight.grad.coalesce().indices()[0].tolist()
+    assert touched == sorted([1 * 4096 + 2 * 256 + 3 * 16 + 4, 4 * 4096 + 3 * 256 + 2 * 16 + 1])  # 1,2,3,4 and 4,3,2,1
+
+
 def test_training_starts_at_zero_and_touches_only_the_rows_it_read():
     block, head = NTupleNetwork(2, 3), nn.Linear(3, 1)
     assert block(BOARD).abs().sum().item() == 0.0  # a zero table: unlearned patterns add nothing
@@ -96,10 +148,10 @@ def test_training_starts_at_zero_and_touches_only_the_rows_it_read():
     assert block.bias.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize(("n_tuples", "units"), [(1, 4), (8, 32), (17, 7)])
-def test_activation_formula_is_what_autograd_keeps(n_tuples, units):
-    """The block keeps its int64 indices (2 floats each); the next layer keeps its (B, units) output."""
-    block, after = NTupleNetwork(n_tuples, units), nn.Linear(units, 2)
+@pytest.mark.parametrize(("n_tuples", "units", "symmetries"), [(1, 4, 1), (8, 32, 1), (17, 7, 1), (17, 7, 8), (3, 5, 2)])
+def test_activation_formula_is_what_autograd_keeps(n_tuples, units, symmetries):
+    """The block keeps its int64 indices (2 floats each); the next layer keeps its (B, symmetries * units) output."""
+    block, after = NTupleNetwork(n_tuples, units, symmetries), nn.Linear(symmetries * units, 2)
     batch, saved = 5, []
 
     def pack(tensor):
@@ -110,13 +162,13 @@ def test_activation_formula_is_what_autograd_keeps(n_tuples, units):
         out = after(block(torch.randint(0, 16, (batch, 16))))
     params = {p.data_ptr() for p in after.parameters()}
     kept = sum(t.numel() * t.element_size() for t in saved if t.data_ptr() not in params)
-    assert kept == batch * 4 * _formula("activations", n_tuples=n_tuples, units=units)
+    assert kept == batch * 4 * _formula("activations", n_tuples=n_tuples, units=units, symmetries=symmetries)
     assert out.shape == (batch, 2)
 
 
 def test_template_compiles_to_one_readable_line_per_block():
     source = generate_source(TEMPLATE)
-    assert "self.tuples = NTupleNetwork(n_tuples=17, units=32)  # tuples: ntuple" in source
+    assert "self.tuples = NTupleNetwork(n_tuples=17, units=32, symmetries=1)  # tuples: ntuple" in source
     assert "x_tuples = self.tuples(x_board)  # tuples: ntuple -> vector (B, 32)" in source
     model = build_model(TEMPLATE)
     assert sum(p.numel() for p in model.parameters()) == 17 * 65536 * 32 + 32 + (32 * 64 + 64) + (64 * 5 + 5) == 35_654_053

@@ -182,12 +182,39 @@ NTUPLE_CELLS = 4
 NTUPLE_ROWS = VOCAB**NTUPLE_CELLS  # 65536 table rows per tuple: every pattern of 4 exponents
 
 
+def _board_symmetry(index: int) -> tuple[int, ...]:
+    """Symmetry `index` (0-7) of the board as a cell permutation (cell c of the transformed
+    board is cell perm[c] of the original): mirror left-right if bit 0 is set, top-bottom if
+    bit 1 is, then transpose if bit 2 is. So 0 is the identity, 3 the half turn, and 4-7 are
+    the first four followed by the transpose."""
+    perm = []
+    for cell in range(BOARD_SIDE * BOARD_SIDE):
+        row, col = divmod(cell, BOARD_SIDE)
+        if index & 4:
+            row, col = col, row
+        if index & 2:
+            row = BOARD_SIDE - 1 - row
+        if index & 1:
+            col = BOARD_SIDE - 1 - col
+        perm.append(BOARD_SIDE * row + col)
+    return tuple(perm)
+
+
+BOARD_SYMMETRIES = tuple(_board_symmetry(index) for index in range(8))
+
+
 class NTupleNetwork(nn.Module):
-    """(B, 16) exponents -> (B, units): a tuple network, as in the classic 2048 agents.
+    """(B, 16) exponents -> (B, symmetries * units): a tuple network, as in the classic 2048 agents.
 
     Tuple t reads its 4 cells' exponents e0..e3 as one index e0*16^3 + e1*16^2 + e2*16 + e3
     into its own 65536-row block of one shared embedding table; the looked-up `units`-wide rows
     of all tuples are summed, plus a bias.
+
+    With `symmetries` s > 1 the tuples are also read on the first s of the board's 8 symmetries
+    (`BOARD_SYMMETRIES`: mirrors, turns, transposes), each symmetry through the same tables, and
+    the s sums are concatenated in that fixed order. A table row then learns from s times as many
+    patterns (the classic n-tuple trick: a pattern is worth the same wherever the board shows it),
+    while the concatenation keeps the orientation the policy needs to tell left from right.
 
     The table and bias start at zero, as tuple networks are usually initialised: most of the
     n_tuples * 65536 rows are never visited in training, and a zero row adds nothing for a pattern
@@ -196,28 +223,33 @@ class NTupleNetwork(nn.Module):
     a non-zero gradient, different for each unit.
     """
 
-    def __init__(self, n_tuples: int, units: int):
+    def __init__(self, n_tuples: int, units: int, symmetries: int = 1):
         super().__init__()
         if not 1 <= n_tuples <= len(NTUPLES):
             raise ValueError(f"n_tuples must be 1 to {len(NTUPLES)}, not {n_tuples}")
+        if not 1 <= symmetries <= len(BOARD_SYMMETRIES):
+            raise ValueError(f"symmetries must be 1 to {len(BOARD_SYMMETRIES)}, not {symmetries}")
+        self.symmetries = symmetries
         # sparse: a minibatch touches a few thousand of these rows, and its gradient says which.
         self.table = nn.Embedding(n_tuples * NTUPLE_ROWS, units, sparse=True)
         nn.init.zeros_(self.table.weight)
         self.bias = nn.Parameter(torch.zeros(units))
         # Constants of the design, not learned, so kept out of the state dict.
-        self.register_buffer("cells", torch.tensor(NTUPLES[:n_tuples]).flatten(), persistent=False)  # (n*4,)
+        cells = [[perm[cell] for cells in NTUPLES[:n_tuples] for cell in cells] for perm in BOARD_SYMMETRIES[:symmetries]]
+        self.register_buffer("cells", torch.tensor(cells).flatten(), persistent=False)  # (s*n*4,)
         place = [VOCAB ** (NTUPLE_CELLS - 1 - i) for i in range(NTUPLE_CELLS)]  # 4096, 256, 16, 1
         self.register_buffer("place", torch.tensor(place), persistent=False)
-        self.register_buffer("offsets", torch.arange(n_tuples) * NTUPLE_ROWS, persistent=False)
+        self.register_buffer("offsets", (torch.arange(n_tuples) * NTUPLE_ROWS).repeat(symmetries), persistent=False)
 
     def indices(self, board: torch.Tensor) -> torch.Tensor:
-        """(B, 16) exponents -> (B, n_tuples) rows of the shared table."""
+        """(B, 16) exponents -> (B, symmetries * n_tuples) rows of the shared table, symmetry-major."""
         # index_select, not board[:, cells] with a 2-D index: it exports as one plain ONNX Gather.
-        exponents = board.index_select(1, self.cells).unflatten(1, (-1, NTUPLE_CELLS))  # (B, n, 4)
+        exponents = board.index_select(1, self.cells).unflatten(1, (-1, NTUPLE_CELLS))  # (B, s*n, 4)
         return (exponents * self.place).sum(-1) + self.offsets
 
     def forward(self, board: torch.Tensor) -> torch.Tensor:
-        return self.table(self.indices(board)).sum(1) + self.bias
+        rows = self.table(self.indices(board)).unflatten(1, (self.symmetries, -1))  # (B, s, n, units)
+        return (rows.sum(2) + self.bias).flatten(1)
 
 
 class Dense(nn.Module):

@@ -89,6 +89,19 @@ describe("sizes", () => {
     expect(analysis.memoryMb).toBe(Math.ceil(bytes / 2 ** 20));
   });
 
+  it("widens a tuple network's output, not its parameters, with each board symmetry", () => {
+    // 8 tuples of 32 units on all 8 symmetries: the same 8 * 65536 * 32 + 32 table and bias parameters,
+    // an output of 8 * 32 = 256 floats, and 8 * 8 int64 indices (2 floats each) kept per board.
+    const analysis = analysed(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 8, units: 32, symmetries: 8 }], ["out", "action_output"]]));
+    expect(analysis.errors).toEqual([]);
+    expect(analysis.params.get("nt")).toBe(8 * 65536 * 32 + 32);
+    expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 256 });
+    expect(analysis.activations.get("nt")).toBe(256 + 2 * 8 * 8);
+    expect(analysis.params.get("out")).toBe(256 * 5 + 5);
+    const nine = validateDesign(chain([["in", "board_input"], ["nt", "ntuple", { symmetries: 9 }], ["out", "action_output"]]));
+    expect(pairs(nine)).toEqual([["prop_out_of_range", "nt"]]);
+  });
+
   it("gives a tuple network the board only, and every tuple at most once", () => {
     expect(pairs(validateDesign(head([["nt", "ntuple"]])))).toEqual([["incompatible_input", "nt"]]);
     const tooMany = validateDesign(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 18 }], ["out", "action_output"]]));
