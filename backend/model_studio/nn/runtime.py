@@ -235,7 +235,7 @@ class NTupleNetwork(nn.Module):
         nn.init.zeros_(self.table.weight)
         self.bias = nn.Parameter(torch.zeros(units))
         # Constants of the design, not learned, so kept out of the state dict.
-        cells = [[perm[cell] for cells in NTUPLES[:n_tuples] for cell in cells] for perm in BOARD_SYMMETRIES[:symmetries]]
+        cells = [[perm[cell] for tuple_cells in NTUPLES[:n_tuples] for cell in tuple_cells] for perm in BOARD_SYMMETRIES[:symmetries]]
         self.register_buffer("cells", torch.tensor(cells).flatten(), persistent=False)  # (s*n*4,)
         place = [VOCAB ** (NTUPLE_CELLS - 1 - i) for i in range(NTUPLE_CELLS)]  # 4096, 256, 16, 1
         self.register_buffer("place", torch.tensor(place), persistent=False)
