@@ -84,7 +84,8 @@ class PPOConfig:
     # 2048 return sums hundreds of dice-rolled spawns, so long lambda-returns are mostly noise
     # (tiny-dense, 3 M steps, tuning games: 8,854 at 0.65 with gamma 0.995 vs 7,902 with the old
     # defaults, 0.95 and gamma 0.999). Like the reward below, it speeds up the first millions of
-    # steps; after 10 minutes (about 23 M steps) tiny-dense ends near 16,500 either way.
+    # steps; after 10 minutes (about 23 M steps) tiny-dense ends near 16,500 either way. 0.8 on
+    # tuple-network showed no gain either (10-minute runs; see the README's lever runs).
     minibatch_size: int = load_catalogue().doc.memory.minibatch
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
@@ -110,9 +111,11 @@ class PPOConfig:
     ent_coef: float = 0.003
     # Entropy bonus. Small: masking already removes the pointless moves, and a random move late in
     # a game can end it; 0.01 did no better (3-minute runs: 8,558 vs 8,784, within the noise), nor
-    # did 0.001 on tuple-network (4-minute runs: 22,765 vs 21,587, within the noise).
+    # did 0.001 on tuple-network (4-minute runs: 22,765 vs 21,587, within the noise; 10-minute runs
+    # side by side, seeds 0 and 1: 23,400 vs 23,337 and 26,570 vs 27,378).
     vf_coef: float = 0.5
-    # Weight of the value loss (shared trunk), CleanRL's value.
+    # Weight of the value loss (shared trunk), CleanRL's value. 1.0 on tuple-network showed no gain
+    # that the machine's drift between runs could not explain (see the README's lever runs).
     max_grad_norm: float = 0.5
     # Global gradient-norm clip, CleanRL's value.
     target_kl: float | None = None
