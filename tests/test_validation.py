@@ -42,6 +42,15 @@ def test_memory_estimate_computed_by_hand():
     assert result.estimatedMemory == -(-total_bytes // 2**20)
 
 
+def test_checkpointed_memory_keeps_each_checkpoints_input_and_one_recompute():
+    result = validate_design(template("deep-checkpointed"))  # 6 transformer layers, each behind a checkpoint
+    d, heads, cells = 128, 8, 16
+    recompute_peak = cells * (10 * d + 2 * 4 * d) + 2 * heads * cells * cells  # one layer, while it is recomputed
+    stored = cells * d + 6 * cells * d + cells * d + 5  # embedding, the 6 checkpoints' inputs, layer norm, heads
+    total_bytes = 4 * (result.paramCountExact * 4 + 512 * (stored + recompute_peak))
+    assert result.estimatedMemory == -(-total_bytes // 2**20) == 131
+
+
 def test_memory_breakdown_rounds_each_part_up_and_names_the_process_baseline():
     result = validate_design(template("tuple-network"))
     # 35,654,053 parameters: the 17 tables' 17 * 65536 * 32 = 35,651,584 train by SparseAdam, 3 floats

@@ -11,6 +11,8 @@ import time
 
 from model_studio.catalogue import SCHEMA_DIR, load_catalogue
 
+MIB = 2**20
+
 
 def _status_mib(key: str) -> float:
     with open("/proc/self/status") as status:
@@ -58,6 +60,7 @@ def measure(template: str) -> dict:
     event = trainer.update()
     peak_mib = _status_mib("VmHWM") - before_mib
     assert event is not None and event.update == 1
+    tensors = _tensor_peak(trainer)
     return {
         "template": template,
         "estimate_mib": result.estimatedMemory,
@@ -66,9 +69,51 @@ def measure(template: str) -> dict:
         "imports_mib": round(imports_mib, 1),
         "baseline_mib": round(baseline_mib, 1),
         "bf16": bool(getattr(trainer, "update_bf16", False)),
+        "activations_estimate_mib": round(_activation_bytes(design) / MIB, 2),
+        "dense_grad_mib": round(tensors["dense_grad_bytes"] / MIB, 2),
+        "tensor_peak_mib": round(tensors["peak_bytes"] / MIB, 2),
         "step_s": round(time.perf_counter() - stepped, 2),
         "total_s": round(time.perf_counter() - started, 2),
     }
+
+
+def _activation_bytes(design: dict) -> int:
+    """The estimate's activation term, unrounded: bytes_per_float * minibatch * (stored + recompute_peak)."""
+    from model_studio.codegen import valid_analysis
+
+    analysis, memory = valid_analysis(design), load_catalogue().doc.memory
+    stored = sum(count for cid, count in analysis.activations.items() if cid not in analysis.checkpointed)
+    recompute_peak = max((analysis.activations.get(cid, 0) for cid in analysis.checkpointed), default=0)
+    return memory.bytes_per_float * memory.minibatch * (stored + recompute_peak)
+
+
+def _tensor_peak(trainer) -> dict:
+    """The most bytes of tensors alive at once during one minibatch's forward and backward (the
+    trainer's path and loss terms, on fresh boards), from the profiler's record of every CPU
+    allocation and free: what the estimate's activation term claims to count, plus the dense
+    gradients, and nothing of the allocator's caching. The weights, allocated before, are not in it."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from model_studio.env.vector import BatchedGame2048
+    from model_studio.training.ppo import autocast_bf16, masked_log_probs
+
+    model, minibatch = trainer.model, load_catalogue().doc.memory.minibatch
+    envs = BatchedGame2048(minibatch, seed=1)
+    board, mask = torch.from_numpy(envs.reset()).long(), torch.from_numpy(envs.action_mask())
+    model.zero_grad(set_to_none=True)
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as profiler:
+        with autocast_bf16(trainer.update_bf16):
+            logits, value = model(board, mask)
+        loss = masked_log_probs(logits, mask).mean() + value.pow(2).mean() + model.latest_lb_loss + model.aux_loss(board)
+        loss.backward()
+    allocations = sorted((event.start_ns(), event.nbytes()) for event in profiler.profiler.kineto_results.events() if event.name() == "[memory]")
+    alive = peak = 0
+    for _, nbytes in allocations:
+        alive += nbytes
+        peak = max(peak, alive)
+    dense_grads = sum(p.grad.numel() * p.grad.element_size() for p in model.parameters() if p.grad is not None and not p.grad.is_sparse)
+    return {"peak_bytes": peak, "dense_grad_bytes": dense_grads}
 
 
 def _overrides() -> dict:
