@@ -18,7 +18,7 @@ from model_studio.contracts import TrainingDone, TrainingUpdate
 from model_studio.schema_files import load_schema
 from model_studio.training import Budget, CheckpointMismatchError, PPOConfig, TrainingBusyError, TrainingManager, load_checkpoint
 from model_studio.training.checkpoint import save_checkpoint
-from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, BudgetSpentError, RunSpec, run_training
+from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, BudgetSpentError, RunSpec, checkpoint_due, run_training
 from model_studio.training.ppo import PPOTrainer
 
 TINY = PPOConfig(num_envs=8, num_steps=16, minibatch_size=64, update_epochs=1, torch_threads=1)
@@ -188,3 +188,13 @@ def test_budgets_give_the_learning_rate_schedule_its_progress():
     with pytest.raises(ValueError):
         Budget(max_minutes=0)
     assert DEFAULT_CHECKPOINT_EVERY >= 1
+
+
+def test_periodic_checkpoints_keep_saving_under_three_percent_of_the_run():
+    assert checkpoint_due(20, 20, since_save_s=0.0, last_save_s=0.0)  # fast saves: every 20 updates
+    assert checkpoint_due(40, 20, since_save_s=8.0, last_save_s=0.01)
+    assert not checkpoint_due(39, 20, since_save_s=60.0, last_save_s=0.01)
+    # A 1 s save (a tuple network's 428 MB) waits until it is at most 3% of the time: 1 <= 0.03 * (33 + 1).
+    assert not checkpoint_due(40, 20, since_save_s=8.0, last_save_s=1.0)
+    assert not checkpoint_due(80, 20, since_save_s=31.0, last_save_s=1.0)  # 0.03 * 32 = 0.96
+    assert checkpoint_due(100, 20, since_save_s=33.0, last_save_s=1.0)
