@@ -441,6 +441,14 @@ def _check_block_rules(analysis: DesignAnalysis, cid: str, kind: str, props: dic
         analysis.error("too_many_experts", f"MoE layer {cid!r} has {props['n_experts']} experts; at most {limits.max_experts} are supported.", cid, f"Use at most {limits.max_experts} experts.")
 
 
+def activation_floats_per_board(analysis: DesignAnalysis) -> int:
+    """The memory estimate's activation floats per board: stored + recompute_peak (the catalogue's
+    memory doc): every block not checkpointed, plus the largest checkpointed block once."""
+    stored = sum(count for cid, count in analysis.activations.items() if cid not in analysis.checkpointed)
+    recompute_peak = max((analysis.activations.get(cid, 0) for cid in analysis.checkpointed), default=0)
+    return stored + recompute_peak
+
+
 def _check_limits(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[str, str]) -> None:
     limits, memory = catalogue.limits, catalogue.doc.memory
     layers = [cid for cid, kind in types.items() if kind in LAYER_TYPES]
@@ -448,12 +456,10 @@ def _check_limits(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
         first_over = layers[limits.max_layers]
         analysis.error("layer_limit", f"The design has {len(layers)} weighted layers; the limit is {limits.max_layers}.", first_over, f"Remove {len(layers) - limits.max_layers} layer(s).")
     analysis.param_total = sum(analysis.params.values())
-    stored = sum(count for cid, count in analysis.activations.items() if cid not in analysis.checkpointed)
-    recompute_peak = max((analysis.activations.get(cid, 0) for cid in analysis.checkpointed), default=0)
     sparse = sum(analysis.sparse_params.values())
     weight_floats = (analysis.param_total - sparse) * memory.floats_per_param + sparse * memory.floats_per_sparse_param
     weight_bytes = memory.bytes_per_float * weight_floats
-    activation_bytes = memory.bytes_per_float * memory.minibatch * (stored + recompute_peak)
+    activation_bytes = memory.bytes_per_float * memory.minibatch * activation_floats_per_board(analysis)
     analysis.memory_mb = -(-(weight_bytes + activation_bytes) // MIB)
     # The parts, each rounded up on its own like the total: they add up to it or to 1 MiB more.
     analysis.weights_mb = -(-weight_bytes // MIB)

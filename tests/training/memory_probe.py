@@ -78,13 +78,12 @@ def measure(template: str) -> dict:
 
 
 def _activation_bytes(design: dict) -> int:
-    """The estimate's activation term, unrounded: bytes_per_float * minibatch * (stored + recompute_peak)."""
+    """The estimate's activation term, unrounded (the validation result rounds it up to a MiB)."""
     from model_studio.codegen import valid_analysis
+    from model_studio.validation import activation_floats_per_board
 
-    analysis, memory = valid_analysis(design), load_catalogue().doc.memory
-    stored = sum(count for cid, count in analysis.activations.items() if cid not in analysis.checkpointed)
-    recompute_peak = max((analysis.activations.get(cid, 0) for cid in analysis.checkpointed), default=0)
-    return memory.bytes_per_float * memory.minibatch * (stored + recompute_peak)
+    memory = load_catalogue().doc.memory
+    return memory.bytes_per_float * memory.minibatch * activation_floats_per_board(valid_analysis(design))
 
 
 def _tensor_peak(trainer) -> dict:
