@@ -256,7 +256,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def _progress_line(event, schedule) -> str:
     """One line for the live progress bar: a bar when there is a budget, the latest games' mean
-    score, env-steps/s and the time left. `schedule`: the run's `training.manager.Schedule` (for a
+    score, env-steps/s and the time left. `schedule`: the run's `training.budget.Schedule` (for a
     resumed run, what is left of the checkpoint's or the extended budget)."""
     progress = schedule.progress(event.env_steps, event.elapsed_s)
     bar = ""
@@ -277,7 +277,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from model_studio.codegen import InvalidDesignError
     from model_studio.contracts import TrainingDone
     from model_studio.training import Budget, CheckpointError, PPOConfig, TrainingManager, format_summary
-    from model_studio.training.manager import BudgetSpentError, Schedule, read_resume_schedule
+    from model_studio.training.budget import BudgetSpentError, Schedule, read_resume_schedule
 
     document = _design_or_report(args.design)
     if document is None:

@@ -25,7 +25,8 @@ from model_studio.runner import EventSink, Runner, RunRequest
 from model_studio.store import INTERRUPTED_MESSAGE, MetricRow, RunRow, Store, utc_now
 from model_studio.training import Budget, TrainingBusyError
 from model_studio.training.evaluate import summary_of_updates
-from model_studio.training.manager import Schedule, new_run_id, read_resume_schedule
+from model_studio.training.budget import Schedule, read_resume_schedule
+from model_studio.training.manager import new_run_id
 
 FLUSH_INTERVAL_S = 0.2  # the most a live event waits before it is stored and sent
 FLUSH_MAX_EVENTS = 256  # a fuller buffer is written at once
@@ -154,7 +155,7 @@ class RunHub:
 
     async def _resume_point(self, request: TrainRequest, budget: Budget) -> tuple[Path | None, int, Schedule]:
         """The checkpoint to resume from, the source run's env steps, and the new run's schedule
-        (`training.manager.resume_schedule`: what is left of the checkpoint's budget, or that
+        (`training.budget.resume_schedule`: what is left of the checkpoint's budget, or that
         budget extended by `budget`). Raises ValueError (`BudgetSpentError` among them) and
         `CheckpointError` for a run that cannot be resumed this way."""
         if request.resume_from is None:

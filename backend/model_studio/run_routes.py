@@ -18,7 +18,7 @@ from model_studio.services import path_id, services
 from model_studio.sse import event_stream
 from model_studio.store import ACTIVE_STATUSES, DesignNotFound, RunRow
 from model_studio.training import Budget, CheckpointError
-from model_studio.training.manager import Schedule
+from model_studio.training.budget import Schedule
 
 MAX_EVENT_ID = 2**53  # what a JavaScript client can hold exactly
 

@@ -25,7 +25,7 @@ EventSink = Callable[[TrainingEvent], None]
 class RunRequest:
     """One run: the exact design JSON it trains, its seed and budget, and an optional checkpoint
     (of the same architecture) to continue from. With a checkpoint, `budget` is what to train
-    beyond it, `Budget()` what is left of its own (`training.manager`, "Resuming")."""
+    beyond it, `Budget()` what is left of its own (the rules: `training.budget`)."""
 
     run_id: str
     design_json: str

@@ -85,10 +85,10 @@ def test_eval_of_a_checkpoint_that_no_longer_fits_is_a_message_not_a_traceback(t
 
 def test_train_resume_of_a_spent_budget_asks_for_a_budget(tmp_path, capsys):
     """`train --resume` without --steps/--minutes trains what is left of the checkpoint's budget
-    (`training.manager`, "Resuming"); a completed run has none left, so it says so and exits 2."""
+    (the rules: `training.budget`); a completed run has none left, so it says so and exits 2."""
     from model_studio.codegen import design_sha256
     from model_studio.training.checkpoint import save_checkpoint
-    from model_studio.training.manager import Budget, Schedule
+    from model_studio.training.budget import Budget, Schedule
 
     design = json.loads(TEMPLATE.read_text())
     keys = {"model_state_dict": {}, "optimizer_state_dict": {}, "config": {}, "update": 1, "env_steps": 16384, "reward_scale": {}}

@@ -18,7 +18,8 @@ from model_studio.contracts import TrainingDone, TrainingUpdate
 from model_studio.schema_files import load_schema
 from model_studio.training import Budget, CheckpointMismatchError, PPOConfig, TrainingBusyError, TrainingManager, load_checkpoint
 from model_studio.training.checkpoint import save_checkpoint
-from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, BudgetSpentError, RunSpec, checkpoint_due, run_training
+from model_studio.training.budget import BudgetSpentError
+from model_studio.training.manager import DEFAULT_CHECKPOINT_EVERY, RunSpec, checkpoint_due, run_training
 from model_studio.training.ppo import PPOTrainer
 
 TINY = PPOConfig(num_envs=8, num_steps=16, minibatch_size=64, update_epochs=1, torch_threads=1)

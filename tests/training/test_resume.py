@@ -1,6 +1,6 @@
 """Resuming continues a run: the checkpoint carries the budget's progress (env steps, training
 seconds, the schedule), so a resumed run's learning rate goes on from where it was and it trains
-what the budget left, or, given a budget, that much more (`training.manager`, "Resuming").
+what the budget left, or, given a budget, that much more (the rules: `training.budget`).
 
 The runs train in this process (`run_training`, as the child process does), on tiny-dense with a
 tiny config, so each update takes milliseconds."""
@@ -18,14 +18,8 @@ from model_studio.contracts import TrainingDone, TrainingUpdate
 from model_studio.run_routes import run_status
 from model_studio.store import RunRow
 from model_studio.training import Budget, PPOConfig, load_checkpoint
-from model_studio.training.manager import (
-    BudgetSpentError,
-    RunSpec,
-    Schedule,
-    read_resume_schedule,
-    resume_schedule,
-    run_training,
-)
+from model_studio.training.budget import BudgetSpentError, Schedule, read_resume_schedule, resume_schedule
+from model_studio.training.manager import RunSpec, run_training
 
 TINY = PPOConfig(num_envs=8, num_steps=16, minibatch_size=64, update_epochs=1, torch_threads=1, learning_rate=1e-3, anneal_lr=True)
 BATCH = TINY.batch_size

@@ -8,11 +8,11 @@ Keys (`model_studio.export` and the API rely on these names):
     update, env_steps: counters at the time of saving;
     reward_scale: the running return statistics that scale rewards (see `ppo.RunningReturnScale`);
     elapsed_s: training seconds since the run began, resumed parts included (`PPOTrainer`'s clock);
-    budget: the budget the learning rate anneals over, `manager.Schedule.to_dict()`: max_env_steps,
+    budget: the budget the learning rate anneals over, `budget.Schedule.to_dict()`: max_env_steps,
         max_minutes (either may be None), counted from start_env_steps and start_elapsed_s.
 
 `elapsed_s` and `budget` are optional: checkpoints written before they existed load, and resume as a
-run with no budget whose clock starts at 0 (see `manager.resume_schedule`).
+run with no budget whose clock starts at 0 (see `budget.resume_schedule`).
 """
 
 from __future__ import annotations
