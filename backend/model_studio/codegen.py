@@ -19,6 +19,7 @@ own class, not `model_studio.nn.GameTransformer`; the two behave the same.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import importlib.machinery
@@ -30,10 +31,11 @@ import math
 import os
 import pprint
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 import msgspec
 import torch
@@ -316,20 +318,28 @@ def generate_source(design: DesignInput) -> str:
     return generate(design).source
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same folder and `os.replace`, so readers see the old file or
-    the whole new one, never a part."""
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write `path` through: a temp file in the same folder, fsynced and moved over
+    `path` with `os.replace` when the block ends, removed if it raises. Readers see the old file
+    or the whole new one, never a part."""
     descriptor, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(descriptor, FILE_MODE)  # mkstemp makes 0600; exports are ordinary files
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
         os.unlink(temp)
         raise
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to `path` through `atomic_file`."""
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 def compile_design(design: DesignInput, data_dir: str | os.PathLike[str]) -> CompileResult:
