@@ -105,7 +105,7 @@ def test_serve_prints_the_pairing_url_and_answers_with_the_token(tmp_path):
         server.stdout.close()
 
 
-def test_serve_freezes_what_its_imports_made(tmp_path):
+def test_serve_freezes_what_its_imports_made():
     """Before it serves, the server takes the objects its imports made (torch's alone are about
     180,000) out of the cyclic collector's reach: full collections walking them all had stalled
     every request under load for 120-280 ms. In a fresh interpreter, since freezing is process-wide."""

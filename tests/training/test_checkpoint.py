@@ -14,7 +14,7 @@ DESIGN = (SCHEMA_DIR / "templates" / "tiny-dense.json").read_text()
 
 
 class Unsaveable:
-    """torch.save refuses it after it has written the tensors before it."""
+    """torch.save fails on it part-way, with the file already open."""
 
     def __reduce__(self):
         raise RuntimeError("cannot pickle this")
@@ -29,7 +29,7 @@ def test_a_save_that_fails_part_way_leaves_the_previous_checkpoint(tmp_path):
 
     trainer.update()
     with pytest.raises(RuntimeError, match="cannot pickle"):
-        save_checkpoint(path, {**trainer.state(), "zz_extra": Unsaveable()}, DESIGN, sha)
+        save_checkpoint(path, {**trainer.state(), "unsaveable": Unsaveable()}, DESIGN, sha)
 
     assert path.read_bytes() == saved
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]  # the temp file is gone
