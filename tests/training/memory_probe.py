@@ -10,8 +10,7 @@ import sys
 import time
 
 from model_studio.catalogue import SCHEMA_DIR, load_catalogue
-
-MIB = 2**20
+from model_studio.validation import MIB, activation_floats_per_board
 
 
 def _status_mib(key: str) -> float:
@@ -80,7 +79,6 @@ def measure(template: str) -> dict:
 def _activation_bytes(design: dict) -> int:
     """The estimate's activation term, unrounded (the validation result rounds it up to a MiB)."""
     from model_studio.codegen import valid_analysis
-    from model_studio.validation import activation_floats_per_board
 
     memory = load_catalogue().doc.memory
     return memory.bytes_per_float * memory.minibatch * activation_floats_per_board(valid_analysis(design))
