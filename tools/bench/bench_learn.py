@@ -71,7 +71,7 @@ from model_studio.training import Budget, PPOConfig, TrainingManager, format_sum
 from model_studio.training.threads import AdaptiveThreads, set_torch_threads
 
 TEMPLATES = common.REPO / "schema" / "templates"
-DEFAULT_DESIGN = "tuple-network"  # the best template in a 10-minute CPU budget (see the report in the README)
+DEFAULT_DESIGN = "tuple-network"  # the best template in a 10-minute CPU budget (see tools/bench/results/README.md)
 MINUTES = 10.0
 SEEDS = 3
 EVAL_GAMES = 200

@@ -85,7 +85,7 @@ class PPOConfig:
     # (tiny-dense, 3 M steps, tuning games: 8,854 at 0.65 with gamma 0.995 vs 7,902 with the old
     # defaults, 0.95 and gamma 0.999). Like the reward below, it speeds up the first millions of
     # steps; after 10 minutes (about 23 M steps) tiny-dense ends near 16,500 either way. 0.8 on
-    # tuple-network showed no gain either (10-minute runs; see the README's lever runs).
+    # tuple-network showed no gain either (10-minute runs; see tools/bench/results/README.md).
     minibatch_size: int = load_catalogue().doc.memory.minibatch
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
@@ -115,7 +115,7 @@ class PPOConfig:
     # side by side, seeds 0 and 1: 23,400 vs 23,337 and 26,570 vs 27,378).
     vf_coef: float = 0.5
     # Weight of the value loss (shared trunk), CleanRL's value. 1.0 on tuple-network showed no gain
-    # that the machine's drift between runs could not explain (see the README's lever runs).
+    # that the machine's drift between runs could not explain (see tools/bench/results/README.md).
     max_grad_norm: float = 0.5
     # Global gradient-norm clip, CleanRL's value.
     target_kl: float | None = None
