@@ -68,7 +68,9 @@ class PPOConfig:
     # tuning games: small-transformer 3,897 at 5e-4, 5,408 at 1e-3, 5,861 at 2e-3 (within the
     # noise) and 2,829 at 4e-3 (unstable); tuple-network 21,587 at 1e-3, 15,401 at 2e-3, and its
     # tables alone at 10x did worse too (11,040 vs 14,160, 8 tuples). Lower did worse as well:
-    # tuple-network at 5e-4, 10-minute runs side by side, seeds 0 and 1: 19,929 vs 23,985.
+    # tuple-network at 5e-4, 10-minute runs side by side, seeds 0 and 1: 19,929 vs 23,985. And
+    # 2e-3 lost on small-transformer over 10 minutes, each run alone, seeds 0 and 1: 6,222 vs
+    # 6,887 and 6,041 vs 6,961 (tools/bench/results/small-transformer-levers/).
     anneal_lr: bool = True
     # Decay the learning rate linearly to 0 over the run's budget (steps or minutes, whichever
     # runs out first), as CleanRL does; without a budget it stays constant.
