@@ -49,7 +49,8 @@ def measure(template: str) -> dict:
 
     design = json.loads((SCHEMA_DIR / "templates" / f"{template}.json").read_text())
     result = validate_design(design)
-    config = PPOConfig(num_envs=8, num_steps=64, minibatch_size=512, update_epochs=1, torch_threads=1, **_overrides())
+    # onnx_rollouts off: the estimate is of the default run's memory, whose 256-board rollouts stay in torch.
+    config = PPOConfig(num_envs=8, num_steps=64, minibatch_size=512, update_epochs=1, torch_threads=1, onnx_rollouts=False, **_overrides())
     assert config.batch_size == config.minibatch_size == load_catalogue().doc.memory.minibatch
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # VmHWM := VmRSS

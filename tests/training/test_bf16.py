@@ -8,7 +8,7 @@ import torch
 
 from model_studio.catalogue import SCHEMA_DIR
 from model_studio.codegen import build_model
-from model_studio.training.ppo import BF16_MIN_BATCH, PPOConfig, PPOTrainer, autocast_bf16, bf16_supported
+from model_studio.training.ppo import SMALL_BATCH, PPOConfig, PPOTrainer, autocast_bf16, bf16_supported
 
 TEMPLATES = sorted(path.stem for path in (SCHEMA_DIR / "templates").glob("*.json"))
 BOARDS = 256
@@ -69,7 +69,7 @@ def test_moe_gradients_under_bf16_are_float32_and_close_to_float32():
 
 
 def test_bf16_is_used_only_for_batches_big_enough_and_only_when_asked():
-    small = PPOTrainer(build_model(template("tiny-dense")), PPOConfig(num_envs=8, num_steps=4, minibatch_size=BF16_MIN_BATCH, torch_threads=1))
+    small = PPOTrainer(build_model(template("tiny-dense")), PPOConfig(num_envs=8, num_steps=4, minibatch_size=SMALL_BATCH, torch_threads=1))
     assert not small.rollout_bf16 and small.update_bf16 == bf16_supported()
-    off = PPOTrainer(build_model(template("tiny-dense")), PPOConfig(num_envs=BF16_MIN_BATCH, num_steps=4, minibatch_size=BF16_MIN_BATCH, bf16=False, torch_threads=1))
+    off = PPOTrainer(build_model(template("tiny-dense")), PPOConfig(num_envs=SMALL_BATCH, num_steps=4, minibatch_size=SMALL_BATCH, bf16=False, torch_threads=1))
     assert not off.rollout_bf16 and not off.update_bf16

@@ -2,9 +2,10 @@
 tiny-dense (also narrowed to the peer's 2x64 width), small-transformer, moe-router and the best
 template, tuple-network (beside SB3's MLP, with no goal), at the SB3 peer's PPO settings and at our
 defaults, against the SB3 peer measured in the same run; then what each speed lever buys on the
-attention and MoE rows (bf16 autocast, the second torch thread), measured by turning it off, and
-what the opt-in torch.compile buys there, measured by turning it on (its one-off compile, from an
-empty Inductor cache, is the warm-up and is reported apart).
+attention and MoE rows (bf16 autocast, the second torch thread, onnxruntime rollouts where they
+apply), measured by turning it off, and what the opt-in torch.compile buys there, measured by
+turning it on (its one-off compile, from an empty Inductor cache, is the warm-up and is reported
+apart).
 
 Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
 [--threads N] [--no-peer] [--out PATH]` (about fifteen minutes; the first run with the peer also
@@ -48,7 +49,8 @@ from pathlib import Path
 import common
 import peers
 from model_studio.codegen import build_model, design_sha256
-from model_studio.training.ppo import PPOConfig, PPOTrainer
+from model_studio.training.onnx_rollout import traceable
+from model_studio.training.ppo import SMALL_BATCH, PPOConfig, PPOTrainer
 from model_studio.training.threads import AdaptiveThreads, set_torch_threads
 
 TEMPLATES = common.REPO / "schema" / "templates"
@@ -80,7 +82,7 @@ DESIGNS = (
 )
 # The speed levers, each measured by turning it off on the attention and MoE rows: the row's best
 # over the lever-off best is what the lever buys.
-LEVERS = {"bf16 autocast": {"bf16": False}, "2nd torch thread": {"torch_threads": 1}}
+LEVERS = {"bf16 autocast": {"bf16": False}, "2nd torch thread": {"torch_threads": 1}, "onnxruntime rollouts": {"onnx_rollouts": False}}
 OPT_IN_LEVERS = {"torch.compile": {"torch_compile": True}}  # off by default: measured by turning it on
 LEVER_ROWS = ("small-transformer", "moe-router")
 SETTINGS = {
@@ -203,6 +205,11 @@ class SameRunPeer:
         return interleaved(measured, windows, window_s)
 
 
+def onnx_rollouts_apply(document: dict, config: PPOConfig) -> bool:
+    """Whether a trainer with `config` runs this design's rollouts in onnxruntime."""
+    return config.num_envs < SMALL_BATCH and traceable(build_model(document)) is None
+
+
 def measure_levers(rows: list[dict], configs: dict[str, PPOConfig], peer: SameRunPeer, windows: int, window_s: float) -> list[dict]:
     """What each lever buys on the attention and MoE rows, measured in turn against the row's own
     config; the opt-in levers' figures also against the peer."""
@@ -216,6 +223,8 @@ def measure_levers(rows: list[dict], configs: dict[str, PPOConfig], peer: SameRu
         for lever, change in LEVERS.items():
             if change.get("torch_threads") == 1 and config.torch_threads < 2:
                 continue  # no second thread to take away
+            if "onnx_rollouts" in change and not onnx_rollouts_apply(document, config):
+                continue  # the rollouts are in torch either way
             (default, off), _ = interleaved([(document, config), (document, dataclasses.replace(config, **change))], windows, window_s)
             gain = paired(default, off)
             levers.append({"label": row["label"], "settings": row["settings"], "lever": lever, "off": change, "default": default,

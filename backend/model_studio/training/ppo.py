@@ -36,11 +36,14 @@ from model_studio.catalogue import load_catalogue
 from model_studio.contracts import EpisodeStats, LossStats, MoEStats, TrainingUpdate
 from model_studio.env.vector import BatchedGame2048
 from model_studio.training.compiled import CompiledModel
+from model_studio.training.onnx_rollout import rollout_policy
 from model_studio.training.optim import DenseSparseAdam
 from model_studio.training.threads import AdaptiveThreads, runnable_elsewhere, set_torch_threads
 
 REWARDS = ("score", "log2")
-BF16_MIN_BATCH = 64  # below this many boards a forward is per-call overhead: casting weights to bf16 costs more than it saves
+# Below this many boards a forward is mostly per-call overhead: casting weights to bf16 costs more
+# than it saves, and onnxruntime runs a rollout's forward faster than eager torch (`onnx_rollouts`).
+SMALL_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,7 @@ class PPOConfig:
     # `training.threads`). Metrics repeat exactly only with a fixed count.
     bf16: bool = True
     # Autocast the model's matrix products to bfloat16 where the CPU computes bf16 natively
-    # (AVX-512 BF16 or AMX; `bf16_supported()`), for batches of at least BF16_MIN_BATCH boards.
+    # (AVX-512 BF16 or AMX; `bf16_supported()`), for batches of at least SMALL_BATCH boards.
     # Softmaxes, norms, the action heads and the loss stay float32. Measured with
     # `tools/bench/bench_train.py`: see the README for the speed-up per template.
     torch_compile: bool = False
@@ -149,6 +152,12 @@ class PPOConfig:
     # ours, medians of window pairs), not for routed MoE layers (1.00x-1.03x), whose
     # data-dependent routing breaks the graph. Off by default: a 10-minute run spends ~5% of
     # itself compiling, and its first metrics event waits that long.
+    onnx_rollouts: bool = True
+    # With fewer than SMALL_BATCH envs (SB3's settings use 8), run the rollout's forwards in
+    # onnxruntime (`training.onnx_rollout`), which reads the live parameters: the same policy,
+    # without eager torch's per-op overhead. Not with torch_compile, nor for designs with a routed
+    # MoE layer (they stay in torch). At 256 boards torch was as fast or faster (small-transformer,
+    # tuple-network, tiny-dense), so big rollouts stay in torch. bench-train measures the lever.
 
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
@@ -365,8 +374,10 @@ class PPOTrainer:
         self.boards = self.envs.reset()
         self.masks = self.envs.action_mask()
         bf16 = config.bf16 and bf16_supported()
-        self.rollout_bf16 = bf16 and config.num_envs >= BF16_MIN_BATCH
-        self.update_bf16 = bf16 and config.minibatch_size >= BF16_MIN_BATCH
+        self.rollout_bf16 = bf16 and config.num_envs >= SMALL_BATCH
+        self.update_bf16 = bf16 and config.minibatch_size >= SMALL_BATCH
+        use_onnx = config.onnx_rollouts and config.num_envs < SMALL_BATCH and not config.torch_compile
+        self.onnx_policy = rollout_policy(model) if use_onnx else None
         self.update_count = 0
         self.env_steps = 0
         self.started = time.perf_counter()
@@ -457,16 +468,16 @@ class PPOTrainer:
         values: list[torch.Tensor] = []
         finished: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         usage_sums: list[torch.Tensor] = []
+        if self.onnx_policy is not None:
+            self.onnx_policy.refresh()
 
         for step in range(steps):
             if should_stop():
                 return None
             boards[step], masks[step] = self.boards, self.masks
-            mask = torch.from_numpy(self.masks)
-            with autocast_bf16(self.rollout_bf16):
-                logits, value = self.forward(torch.from_numpy(self.boards).long(), mask)
+            logits, value = self.rollout_forward(self.boards, self.masks)
             values.append(value)
-            step_log_probs = masked_log_probs(logits, mask)
+            step_log_probs = masked_log_probs(logits, torch.from_numpy(self.masks))
             action = sample_masked(step_log_probs.exp(), self.generator)
             actions.append(action)
             log_probs.append(step_log_probs.gather(1, action[:, None]).squeeze(1))
@@ -487,8 +498,7 @@ class PPOTrainer:
         stacked_log_probs = torch.stack(log_probs)
         if stacked_log_probs.isnan().any():  # torch.multinomial's check, once per rollout instead of per step
             raise RuntimeError("the policy's probabilities contain NaN (diverged weights?)")
-        with autocast_bf16(self.rollout_bf16):
-            next_value = self.forward(torch.from_numpy(self.boards).long(), torch.from_numpy(self.masks))[1]
+        next_value = self.rollout_forward(self.boards, self.masks)[1]
         if finished:
             scores, lengths, tiles = (np.concatenate(column) for column in zip(*finished))
         else:
@@ -505,6 +515,14 @@ class PPOTrainer:
             episodes=episode_stats(scores, lengths, tiles),
             expert_usage=[(total / steps).tolist() for total in usage_sums],
         )
+
+    def rollout_forward(self, boards: np.ndarray, masks: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The policy's logits and values on the env's current boards, as a rollout computes them:
+        in onnxruntime where `onnx_policy` is set, else in torch (bf16 autocast where enabled)."""
+        if self.onnx_policy is not None:
+            return self.onnx_policy(boards, masks)
+        with autocast_bf16(self.rollout_bf16):
+            return self.forward(torch.from_numpy(boards).long(), torch.from_numpy(masks))
 
     def optimise(self, rollout: Rollout, advantages: torch.Tensor, returns: torch.Tensor, should_stop: Callable[[], bool]) -> LossStats:
         """`update_epochs` passes of shuffled minibatch Adam over the rollout; mean loss terms."""
