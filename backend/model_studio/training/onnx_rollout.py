@@ -1,15 +1,17 @@
 """A rollout's forward passes through onnxruntime, reading the model's live parameters.
 
 A rollout step runs the policy on one board per env: at the few boards of SB3's settings (8 envs)
-eager torch spends most of each forward on per-op overhead, and an onnxruntime session runs the
-same graph 2 to 4 times faster (bench-train's `onnx_rollouts` lever gives the whole-update figure).
+eager torch spends most of each forward on per-op overhead, and an onnxruntime session ran a
+rollout's forwards 1.6 to 2.4 times faster there (small-transformer and tiny-dense on a 2-core
+CPU; bench-train's "onnxruntime rollouts" lever measures what that buys a whole update).
 
 The graph is traced once per trainer, with torch's TorchScript exporter and `export_params=False`,
 so that every parameter becomes a graph input named as in `model.named_parameters()`. Each such
 input is bound, by pointer, to its parameter's memory: the optimizer updates parameters in place,
 so the session reads the current weights on every call with nothing copied. Before each rollout
-`refresh()` checks that no parameter moved to new memory (rebinding if one did), and at build time
-the session must reproduce torch's outputs on random boards, or it is not used.
+`refresh()` checks that no parameter moved to new memory (rebinding if one did). At build time the
+session must reproduce torch's outputs on random boards, first on a traced copy whose parameters
+all differ (see `__init__`), then on the model itself, or it is not used.
 
 Designs with a routed MoE layer stay in torch: the rollout records each forward's expert usage for
 the heat map, and the layer's routing (a data-dependent row count per expert) does not trace.
