@@ -157,9 +157,8 @@ class PPOConfig:
     # onnxruntime (`training.onnx_rollout`), which reads the live parameters: the same policy,
     # without eager torch's per-op overhead. Not with torch_compile, nor for designs with a routed
     # MoE layer (they stay in torch). At 256 boards torch was as fast or faster (small-transformer,
-    # tuple-network, tiny-dense), so big rollouts stay in torch. bench-train measured 1.05x on
-    # small-transformer's whole updates at SB3's settings (train.json at 81be1fb): the rollout is
-    # the smaller part of those updates.
+    # tuple-network, tiny-dense), so big rollouts stay in torch. What it buys a whole update:
+    # `training.onnx_rollout`'s docstring and bench-train's "onnxruntime rollouts" lever.
 
     def __post_init__(self) -> None:
         positive = ("num_envs", "num_steps", "minibatch_size", "update_epochs")
