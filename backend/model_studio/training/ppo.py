@@ -64,7 +64,10 @@ class PPOConfig:
     # for a steady stream of finished games to report.
     num_steps: int = 64
     # Moves per board per rollout: num_envs * num_steps = 16,384 samples per update, about half a
-    # second for tiny-dense: a metrics event every second or so. (num_envs and num_steps not swept.)
+    # second for tiny-dense: a metrics event every second or so. Fewer moves per rollout (more
+    # updates for the same samples and Adam steps) lost on small-transformer (10-minute runs,
+    # tuning seed 0: 6,029 at 16 and 6,580 at 32 vs 7,961): at 16 it learned fastest at first,
+    # then its policy's entropy fell to about 0.05 and its scores fell back. (num_envs not swept.)
     learning_rate: float = 1e-3
     # Adam step size at the start. Larger than CleanRL's Atari 2.5e-4: the templates are small, the
     # batches large (16k samples), and a 10-minute run cannot afford a slow start. 4-minute runs,
@@ -90,7 +93,8 @@ class PPOConfig:
     # (tiny-dense, 3 M steps, tuning games: 8,854 at 0.65 with gamma 0.995 vs 7,902 with the old
     # defaults, 0.95 and gamma 0.999). Like the reward below, it speeds up the first millions of
     # steps; after 10 minutes (about 23 M steps) tiny-dense ends near 16,500 either way. 0.8 on
-    # tuple-network showed no gain either (10-minute runs; see tools/bench/results/README.md).
+    # tuple-network showed no gain either (10-minute runs; see tools/bench/results/README.md), and
+    # 0.95 lost on small-transformer (10-minute runs, tuning seed 0: 7,164 vs 7,961).
     minibatch_size: int = load_catalogue().doc.memory.minibatch
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
@@ -117,7 +121,8 @@ class PPOConfig:
     # Entropy bonus. Small: masking already removes the pointless moves, and a random move late in
     # a game can end it; 0.01 did no better (3-minute runs: 8,558 vs 8,784, within the noise), nor
     # did 0.001 on tuple-network (4-minute runs: 22,765 vs 21,587, within the noise; 10-minute runs
-    # side by side, seeds 0 and 1: 23,400 vs 23,337 and 26,570 vs 27,378).
+    # side by side, seeds 0 and 1: 23,400 vs 23,337 and 26,570 vs 27,378), nor 0.01 on
+    # small-transformer (10-minute runs, tuning seed 0: 7,994 vs 7,961).
     vf_coef: float = 0.5
     # Weight of the value loss (shared trunk), CleanRL's value. 1.0 on tuple-network showed no gain
     # that the machine's drift between runs could not explain (see tools/bench/results/README.md).
@@ -142,7 +147,9 @@ class PPOConfig:
     # Autocast the model's matrix products to bfloat16 where the CPU computes bf16 natively
     # (AVX-512 BF16 or AMX; `bf16_supported()`), for batches of at least SMALL_BATCH boards.
     # Softmaxes, norms, the action heads and the loss stay float32. Measured with
-    # `tools/bench/bench_train.py`: see the README for the speed-up per template.
+    # `tools/bench/bench_train.py`: see the README for the speed-up per template. It costs no
+    # learning that one seed shows: small-transformer in float32 (10-minute run, tuning seed 0)
+    # ended at 7,420 against 7,961, on 1.88 M steps against 2.36 M.
     torch_compile: bool = False
     # Run the model's forward and backward through torch.compile (`training.compiled`; Inductor
     # needs a C++ compiler, and without one the trainer warns and stays eager). The first update
