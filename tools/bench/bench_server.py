@@ -47,13 +47,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime
 import json
 import math
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,13 +62,15 @@ from pathlib import Path
 
 import httpx2
 
-REPO = Path(__file__).resolve().parents[2]
+import common
+
+REPO = common.REPO
 sys.path.insert(0, str(REPO / "tests"))
 from e2e.harness import free_port, serving  # noqa: E402
 
 TEMPLATE = REPO / "schema" / "templates" / "tiny-dense.json"
 DESIGN_ID = "tiny-dense"
-RESULTS = Path(__file__).resolve().parent / "results" / "server.json"
+RESULTS = common.RESULTS / "server.json"
 TOKEN = "bench-server-token-0123456789abcdef"
 CLIENTS = 50
 SUBSCRIBERS = 50
@@ -518,21 +518,6 @@ async def bench(port: int, db_path: Path, server_pid: int, args: argparse.Namesp
     }
 
 
-def tidy(value: object) -> object:
-    """Floats rounded to 3 decimals (microseconds, for the ms figures) for a readable file."""
-    if isinstance(value, float):
-        return round(value, 3)
-    if isinstance(value, dict):
-        return {key: tidy(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [tidy(item) for item in value]
-    return value
-
-
-def git(*args: str) -> str:
-    return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
-
-
 def report(result: dict, args: argparse.Namespace) -> list[str]:
     machine = result["machine"]
     lines = [
@@ -602,7 +587,7 @@ def report(result: dict, args: argparse.Namespace) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.Parser(prog="bench_server.py", description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=CLIENTS, help="concurrent GET clients")
     parser.add_argument("--subscribers", type=int, default=SUBSCRIBERS, help="SSE subscribers of the loaded run")
     parser.add_argument("--idle-s", type=float, default=IDLE_S, help="seconds of concurrent GETs with no run")
@@ -620,10 +605,9 @@ def main() -> None:
     started = time.monotonic()
     result = {
         "benchmark": "bench_server",
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "commit": git("rev-parse", "HEAD"),
-        "dirty": bool(git("status", "--porcelain")),
-        "machine": {"cpus": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)), "loadavg_start": list(os.getloadavg())},
+        "date": common.now(),
+        **common.source(),
+        "machine": {**common.machine(default_torch_threads()), "loadavg_start": common.loadavg()},
         "settings": {
             "design": DESIGN_ID,
             "clients": args.clients,
@@ -637,7 +621,6 @@ def main() -> None:
         "goals": {"get_p99_ms_under_load": GOAL_P99_MS, "training_ratio": GOAL_TRAIN_RATIO, "sse": "every event to every subscriber, once, in order"},
         "flush_interval_s": FLUSH_INTERVAL_S,
     }
-    result["machine"]["torch_threads"] = default_torch_threads()
     with tempfile.TemporaryDirectory(prefix="bench-server-") as scratch:
         data_dir, static_dir = Path(scratch) / "data", Path(scratch) / "static"
         data_dir.mkdir()
@@ -646,14 +629,12 @@ def main() -> None:
         print(f"bench-server: model-studio serve on 127.0.0.1:{port}, data in {data_dir}", flush=True)
         with running_server(port, data_dir, static_dir, Path(scratch) / "server.log") as server:
             result.update(asyncio.run(bench(port, data_dir / STORE_FILE, server.pid, args)))
-    result["machine"]["loadavg_end"] = list(os.getloadavg())
+    result["machine"]["loadavg_end"] = common.loadavg()
     result["duration_s"] = time.monotonic() - started
     print()
     lines = report(result, args)
     print("\n".join(lines))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(tidy(result), indent=2) + "\n")
-    print(f"\nwrote {args.out.relative_to(REPO) if args.out.is_relative_to(REPO) else args.out} ({result['duration_s']:.0f} s in all)")
+    print(f"\nwrote {common.write(args.out, result)} ({result['duration_s']:.0f} s in all)")
     delivery = result["loaded"]["delivery"]
     if delivery["complete_in_order"] != delivery["subscribers"] or delivery["errors"]:
         sys.exit("bench-server: a subscriber did not receive every event exactly once, in order")
