@@ -1,6 +1,6 @@
 #!/bin/bash
 # The runs of the second round of small-transformer levers, in the order they ran, each alone on
-# the machine (10 minutes each, then 200 tuning games), at commit c382435. Run from the
+# the machine (10 minutes each, then 200 tuning games), at commit c382435 unless said. Run from the
 # repository root. The template ran on tuning seeds 0 and 1; each lever on seed 0.
 out=tools/bench/results/small-transformer-levers
 learn() {  # learn NAME [--set FIELD=VALUE] [--seed-base S]
@@ -19,3 +19,6 @@ git worktree add /tmp/position-bias HEAD && git -C /tmp/position-bias apply "$PW
 ln -s "$PWD/.venv" /tmp/position-bias/.venv
 (cd /tmp/position-bias && PYTHONPATH="$PWD/backend" .venv/bin/python tools/bench/bench_learn.py --design small-transformer --seeds 1 --seed-base 0 --purpose tune --out "$OLDPWD/$out/position-bias-seed0.json" > "$OLDPWD/$out/position-bias-seed0.log" 2>&1)
 learn bf16-off-seed0 --seed-base 0 --set bf16=False
+# Then, at commit b2ea4e5 (docs and bench-server only since c382435):
+learn num-steps-16-lr-5e-4-seed0 --seed-base 0 --set num_steps=16 --set learning_rate=0.0005
+learn num-steps-16-ent-0.01-seed0 --seed-base 0 --set num_steps=16 --set ent_coef=0.01
