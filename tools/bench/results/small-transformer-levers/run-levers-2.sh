@@ -14,8 +14,8 @@ learn num-steps-32-seed0 --seed-base 0 --set num_steps=32
 learn ent-0.01-seed0 --seed-base 0 --set ent_coef=0.01
 learn lambda-0.95-seed0 --seed-base 0 --set gae_lambda=0.95
 # A learned attention bias per head for each (row, column) offset between cells: not a catalogue
-# prop, so it ran from a scratch worktree of the same commit with position-bias.patch applied.
-git worktree add /tmp/position-bias HEAD && git -C /tmp/position-bias apply "$PWD/$out/position-bias.patch"
+# prop, so it ran from a scratch worktree of commit c382435 with position-bias.patch applied.
+git worktree add --detach /tmp/position-bias c382435 && git -C /tmp/position-bias apply "$PWD/$out/position-bias.patch"
 ln -s "$PWD/.venv" /tmp/position-bias/.venv
 (cd /tmp/position-bias && PYTHONPATH="$PWD/backend" .venv/bin/python tools/bench/bench_learn.py --design small-transformer --seeds 1 --seed-base 0 --purpose tune --out "$OLDPWD/$out/position-bias-seed0.json" > "$OLDPWD/$out/position-bias-seed0.log" 2>&1)
 learn bf16-off-seed0 --seed-base 0 --set bf16=False
