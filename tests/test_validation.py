@@ -135,6 +135,23 @@ def test_widths_flow_along_edges():
     assert shapes == {"board": ("board", 16), "embed": ("tokens", 32), "trunk": ("vector", 256), "branch": ("vector", 256), "join": ("vector", 256), "policy": None}
 
 
+def test_token_counts_flow_along_edges_and_must_agree_where_branches_join():
+    board = {"id": "in", "type": "board_input"}
+    tuples, cells = {"id": "te", "type": "tuple_embedding", "props": {"n_tuples": 5}}, {"id": "emb", "type": "embedding"}
+    document = {"id": "x", "name": "x", "components": [board, tuples, {"id": "t", "type": "transformer_layer"}, {"id": "out", "type": "action_output"}],
+                "edges": [["in", "te"], ["te", "t"], ["t", "out"]]}  # fmt: skip
+    analysis = analyse(decode_design(document))
+    assert [(analysis.shapes[cid].tokens, analysis.shapes[cid].features) for cid in ("te", "t")] == [(5, 5 * 64)] * 2
+    # The heads flatten 5 tokens, and attention's weights are 5x5 per head (the formula's T is the input's count).
+    assert analysis.params["out"] == 5 * 64 * 5 + 5
+    assert analysis.activations["t"] == 5 * (10 * 64 + 2 * 4 * 64) + 2 * 4 * 5 * 5
+    joined = {"id": "x", "name": "x", "components": [board, tuples, cells, {"id": "add", "type": "residual_add"}, {"id": "out", "type": "action_output"}],
+              "edges": [["in", "te"], ["in", "emb"], ["te", "add"], ["emb", "add"], ["add", "out"]]}  # fmt: skip
+    (error,) = validate_design(joined).errors
+    # The same words as the TypeScript validator's (pwa/tests/unit/validate.test.ts).
+    assert (error.code, error.component, error.message) == ("width_mismatch", "add", "residual_add 'add' joins inputs of different shapes: tokens[5x64], tokens[16x64].")
+
+
 def test_a_long_chain_does_not_hit_recursion_limits():
     components = [{"id": "in", "type": "board_input"}, {"id": "emb", "type": "embedding", "props": {"d_model": 8}}]
     components += [{"id": f"n{i}", "type": "layer_norm"} for i in range(990)]

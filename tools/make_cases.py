@@ -75,9 +75,9 @@ def cases():
     yield "valid-every-block", "Every block type in one design.", design(
         [("in", "board_input"), ("emb", "embedding"), ("c1", "grad_checkpoint"), ("t1", "transformer_layer"), ("r", "load_balance_router", {"top_k": 1, "lb_coef": 0.02}),
          ("moe", "moe_layer", {"n_experts": 2}), ("add", "residual_add"), ("ln", "layer_norm"), ("fc", "dense", {"units": 64}), ("nt", "ntuple", {"n_tuples": 1, "units": 64}),
-         ("join", "residual_add"), ("out", "action_output"), ("aux", "aux_loss_head")], \
+         ("join", "residual_add"), ("out", "action_output"), ("aux", "aux_loss_head"), ("te", "tuple_embedding", {"n_tuples": 2}), ("aux2", "aux_loss_head")], \
         [("in", "emb"), ("emb", "c1"), ("c1", "t1"), ("t1", "r"), ("r", "moe"), ("moe", "add"), ("t1", "add"), ("add", "ln"), ("ln", "fc"), ("in", "nt"), ("fc", "join"), ("nt", "join"),
-         ("join", "out"), ("ln", "aux")], d_model=32), []
+         ("join", "out"), ("ln", "aux"), ("in", "te"), ("te", "aux2")], d_model=32), []
     # ntuple, by hand: n_tuples * 16^4 * units + units, then action_output feat*(4 + 1) + 4 + 1 on feat = units.
     # 2 tuples of 4 units: 2*65536*4 + 4 = 524,292, plus 4*5 + 5 = 25: 524,317 parameters.
     yield "valid-ntuple", "A tuple network straight into the heads: 2 tuples (the top two rows) of 4 units, 524,317 parameters.", chain(
@@ -91,6 +91,14 @@ def cases():
     # but the output is 8*4 = 32 wide: action_output 32*5 + 5 = 165. 524,457 parameters.
     yield "valid-ntuple-symmetries", "2 tuples of 4 units read on all 8 board symmetries: the tables are shared, the output is 32 wide; 524,457 parameters.", chain(
         ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 2, "units": 4, "symmetries": 8}), ("out", "action_output")), []
+    # tuple_embedding, by hand: n_tuples * 16^4 * d_model + n_tuples * d_model; 2 tuples of width 8: 2*65536*8 + 2*8 = 1,048,592.
+    # The transformer layer on width 8 with ff_mult 1 (4w^2 + 2*w*1*w + 9w + 1*w): 256 + 128 + 72 + 8 = 464. action_output flattens
+    # 2 tokens, not 16: feat = 2*8 = 16, so 16*5 + 5 = 85. 1,049,141 parameters.
+    yield "valid-tuple-embedding", "Attention over 2 tuple tokens of width 8, one per tuple (the top two rows), not one per cell: 1,049,141 parameters.", chain(
+        ("in", "board_input"), ("te", "tuple_embedding", {"n_tuples": 2, "d_model": 8}), ("t", "transformer_layer", {"n_heads": 2, "ff_mult": 1}), ("out", "action_output")), []
+    yield "valid-tuple-embedding-residual", "Two transformer branches over the same 8 tuple tokens, joined by a residual add.", design(
+        [("in", "board_input"), ("te", "tuple_embedding"), ("t1", "transformer_layer"), ("t2", "transformer_layer"), ("add", "residual_add"), ("out", "action_output")], \
+        [("in", "te"), ("te", "t1"), ("te", "t2"), ("t1", "add"), ("t2", "add"), ("add", "out")]), []
     yield "valid-integral-float-prop", "An int prop written as 4.0 is the integer 4 (JSON has one number type).", head(("t1", "transformer_layer", {"n_heads": 4.0})), []
     yield "valid-integral-float-meta", "meta and schemaVersion written as 64.0 and 1.0 read as integers.", head(("t1", "transformer_layer")) | {"meta": {"d_model": 64.0, "n_heads": 4.0}, "schemaVersion": 1.0}, []
     yield "valid-hostile-name", "Names are data: quotes, newlines and code are fine.", design(
@@ -124,6 +132,8 @@ def cases():
         ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 18}), ("out", "action_output")), [("prop_out_of_range", "nt")]
     yield "prop-out-of-range-symmetries", "A square board has 8 symmetries, so symmetries tops out at 8.", chain(
         ("in", "board_input"), ("nt", "ntuple", {"symmetries": 9}), ("out", "action_output")), [("prop_out_of_range", "nt")]
+    yield "prop-out-of-range-tuple-embedding", "There are 17 tuples, so a tuple embedding's n_tuples tops out at 17 too.", chain(
+        ("in", "board_input"), ("te", "tuple_embedding", {"n_tuples": 18}), ("t", "transformer_layer"), ("out", "action_output")), [("prop_out_of_range", "te")]
     yield "prop-bad-choice", "swish is not an activation choice.", head(("fc", "dense", {"activation": "swish"}), d_model=8), [("prop_out_of_range", "fc")]
 
     # --- edges and graph ----------------------------------------------------------------------
@@ -158,6 +168,7 @@ def cases():
     yield "incompatible-board-into-transformer", "A transformer needs tokens, not the raw board.", chain(("in", "board_input"), ("t", "transformer_layer"), ("out", "action_output")), [("incompatible_input", "t")]
     yield "incompatible-vector-into-transformer", "A transformer after a dense layer gets a vector.", head(("fc", "dense", {"units": 64}), ("t", "transformer_layer")), [("incompatible_input", "t")]
     yield "incompatible-tokens-into-ntuple", "A tuple network reads the board, not tokens.", head(("nt", "ntuple")), [("incompatible_input", "nt")]
+    yield "incompatible-tokens-into-tuple-embedding", "A tuple embedding reads the board, not tokens.", head(("te", "tuple_embedding")), [("incompatible_input", "te")]
     yield "incompatible-board-into-output", "The heads need features, not the raw board.", chain(("in", "board_input"), ("out", "action_output")), [("incompatible_input", "out")]
     yield "width-mismatch", "Adding 64- and 32-wide vectors.", design(
         [("in", "board_input"), ("emb", "embedding"), ("a", "dense", {"units": 64}), ("b", "dense", {"units": 32}), ("add", "residual_add"), ("out", "action_output")], \
@@ -166,9 +177,15 @@ def cases():
         [("in", "board_input"), ("emb", "embedding"), ("fc", "dense", {"units": 64}), ("add", "residual_add"), ("out", "action_output")], \
         [("in", "emb"), ("emb", "fc"), ("emb", "add"), ("fc", "add"), ("add", "out")]), [("width_mismatch", "add")]
 
+    yield "token-count-mismatch", "Adding 8 tuple tokens to 16 cell tokens of the same width.", design(
+        [("in", "board_input"), ("te", "tuple_embedding"), ("emb", "embedding"), ("add", "residual_add"), ("out", "action_output")], \
+        [("in", "te"), ("in", "emb"), ("te", "add"), ("emb", "add"), ("add", "out")]), [("width_mismatch", "add")]
+
     # --- seed section 6 rules ----------------------------------------------------------------------
     yield "d-model-not-multiple-of-8", "d_model 60; the hint names 64.", head(("t", "transformer_layer", {"n_heads": 4}), d_model=60), [("d_model_not_multiple_of_8", "emb")]
     yield "d-model-from-meta-not-multiple-of-8", "The embedding inherits a bad meta d_model 132; the hint names 136.", head(d_model=132), [("d_model_not_multiple_of_8", "emb")]
+    yield "d-model-not-multiple-of-8-tuple-embedding", "A tuple embedding's d_model follows the embedding's rule: 60; the hint names 64.", chain(
+        ("in", "board_input"), ("te", "tuple_embedding", {"d_model": 60}), ("out", "action_output")), [("d_model_not_multiple_of_8", "te")]
     yield "n-heads-not-divisor", "3 heads do not divide 64.", head(("t", "transformer_layer", {"n_heads": 3})), [("n_heads_not_divisor", "t")]
     yield "too-many-experts", "16 experts; the limit is 8.", head(("moe", "moe_layer", {"n_experts": 16, "ff_mult": 1})), [("too_many_experts", "moe")]
     yield "top-k-exceeds-experts", "top_k 4 with 2 experts.", head(("r", "load_balance_router", {"top_k": 4}), ("moe", "moe_layer", {"n_experts": 2})), [("top_k_exceeds_experts", "r")]
@@ -184,6 +201,8 @@ def cases():
     yield "layer-limit", "257 dense layers; the limit is 256.", head(*[(f"fc{i}", "dense", {"units": 8}) for i in range(257)], d_model=8), [("layer_limit", "fc256")]
     yield "param-limit-ntuple", "All 17 tuples of 64 units: 17*65536*64 + 64 = 71,303,232 parameters in the tuple network alone pass 50M.", chain(
         ("in", "board_input"), ("nt", "ntuple", {"n_tuples": 17, "units": 64}), ("out", "action_output")), [("param_limit", None)]
+    yield "param-limit-tuple-embedding", "17 tuple tokens of width 64: 17*65536*64 + 17*64 = 71,304,256 parameters in the tables alone pass 50M.", chain(
+        ("in", "board_input"), ("te", "tuple_embedding", {"n_tuples": 17}), ("t", "transformer_layer"), ("out", "action_output")), [("param_limit", None)]
     yield "param-limit", "Three wide transformer layers pass 50M parameters.", head(*[(f"t{i}", "transformer_layer", {"ff_mult": 8}) for i in range(3)], d_model=1024), [("param_limit", None)]
     yield "memory-limit", "95 attention-heavy layers need more than 16 GiB to train.", head(*[(f"t{i}", "transformer_layer", {"n_heads": 64, "ff_mult": 8}) for i in range(95)], d_model=128), [("memory_limit", None)]
 

@@ -40,6 +40,7 @@ class InputSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class OutputSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     kind: Literal["board", "tokens", "vector", "same"]
     width: str | None = None
+    tokens: str | None = None  # tokens per board of a `tokens` output; None: T, the input's count
 
 
 class BlockSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -106,6 +107,7 @@ class CompiledBlock(msgspec.Struct, frozen=True):
     params: Formula
     activations: Formula
     output_width: Formula | None
+    output_tokens: Formula | None  # None: the output has T tokens, as its input
     sparse_params: Formula | None  # None: every parameter trains densely
 
 
@@ -130,11 +132,13 @@ def _compile(doc: CatalogueDoc) -> Catalogue:
     blocks = {}
     for name, spec in doc.blocks.items():
         width = spec.output.width if spec.output is not None else None
+        tokens = spec.output.tokens if spec.output is not None else None
         blocks[name] = CompiledBlock(
             spec=spec,
             params=compile_formula(spec.params),
             activations=compile_formula(spec.activations),
             output_width=compile_formula(width) if width else None,
+            output_tokens=compile_formula(tokens) if tokens else None,
             sparse_params=compile_formula(spec.sparseParams) if spec.sparseParams else None,
         )
     return Catalogue(doc=doc, blocks=blocks)

@@ -55,7 +55,7 @@ CONTRACT_HEADING = "Forward contract"  # where the runtime docstring turns from 
 
 # Blocks that only wire tensors together: they own no module.
 WIRING_BLOCKS = frozenset({"board_input", "load_balance_router", "grad_checkpoint", "residual_add"})
-MODULE_BLOCKS = frozenset({"embedding", "ntuple", "transformer_layer", "moe_layer", "dense", "layer_norm", "aux_loss_head", "action_output"})
+MODULE_BLOCKS = frozenset({"embedding", "ntuple", "tuple_embedding", "transformer_layer", "moe_layer", "dense", "layer_norm", "aux_loss_head", "action_output"})
 
 DesignInput = ModelArchitecture | bytes | str | dict[str, Any]
 
@@ -149,7 +149,7 @@ def _literal(value: object) -> str:
 
 def _describe(shape: Shape) -> str:
     if shape.kind == "tokens":
-        return f" -> tokens (B, 16, {shape.width})"
+        return f" -> tokens (B, {shape.tokens}, {shape.width})"
     return f" -> {shape.kind} (B, {shape.width})"
 
 
@@ -163,6 +163,8 @@ def _module_expression(kind: str, props: dict[str, Any], shape_in: Shape, routin
                 f"NTupleNetwork(n_tuples={_literal(props['n_tuples'])}, units={_literal(props['units'])}, "
                 f"symmetries={_literal(props['symmetries'])})"
             )
+        case "tuple_embedding":
+            return f"TupleEmbedding(n_tuples={_literal(props['n_tuples'])}, d_model={_literal(props['d_model'])})"
         case "transformer_layer":
             return f"TransformerLayer(width={_literal(shape_in.width)}, n_heads={_literal(props['n_heads'])}, ff_mult={_literal(props['ff_mult'])})"
         case "moe_layer":

@@ -19,13 +19,14 @@ from typing import Any
 
 import msgspec
 
-from model_studio.catalogue import LAYER_TYPES, Catalogue, Limits, PropSpec, load_catalogue
+from model_studio.catalogue import LAYER_TYPES, Catalogue, CompiledBlock, Limits, PropSpec, load_catalogue
 from model_studio.contracts import DesignError, MemoryBreakdown, ModelArchitecture, ValidationResult
 
 MIB = 1 << 20
 ROUTER, MOE, CHECKPOINT = "load_balance_router", "moe_layer", "grad_checkpoint"
 BOARD_INPUT, ACTION_OUTPUT = "board_input", "action_output"
 SINK_TYPES = frozenset({ACTION_OUTPUT, "aux_loss_head"})
+EMBEDDINGS = frozenset({"embedding", "tuple_embedding"})
 CHECKPOINT_TARGETS = frozenset({"transformer_layer", MOE, "dense", ROUTER})
 
 _COMPONENT_PATH = re.compile(r"\$\.components\[(\d+)\]")
@@ -35,11 +36,15 @@ _COMPONENT_PATH = re.compile(r"\$\.components\[(\d+)\]")
 class Shape:
     kind: str  # "board" | "tokens" | "vector"
     width: int
+    tokens: int = 0  # tokens per board, for kind "tokens": 16 cells, or a tuple_embedding's n_tuples
 
     @property
     def features(self) -> int:
         """Values per board once flattened: every token's width for tokens."""
-        return self.width * 16 if self.kind == "tokens" else self.width
+        return self.width * self.tokens if self.kind == "tokens" else self.width
+
+    def __str__(self) -> str:
+        return f"tokens[{self.tokens}x{self.width}]" if self.kind == "tokens" else f"{self.kind}[{self.width}]"
 
 
 @dataclass
@@ -370,6 +375,13 @@ def _check_routers_and_checkpoints(analysis: DesignAnalysis, types: dict[str, st
             analysis.checkpointed.add(target)
 
 
+def _output_shape(kind: str, block: CompiledBlock, env: dict[str, int]) -> Shape:
+    """A block's own output: a tokens output has its `tokens` formula's count, else its input's T."""
+    if kind != "tokens":
+        return Shape(kind, block.output_width(env))
+    return Shape(kind, block.output_width(env), block.output_tokens(env) if block.output_tokens else env["T"])
+
+
 def _infer_shapes(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[str, str], in_cycle: set[str]) -> None:
     """Kahn's order over the acyclic part; a block's shape is None when it cannot be inferred."""
     pending = {cid: len(analysis.inputs[cid]) for cid in types}
@@ -396,6 +408,8 @@ def _infer_shapes(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
             if not _inputs_fit(analysis, cid, types[cid], spec.inputs.accepts, sources):
                 continue
             env["w"], env["feat"] = shape_in.width, shape_in.features
+            if shape_in.kind == "tokens":
+                env["T"] = shape_in.tokens
         _check_block_rules(analysis, cid, types[cid], props, shape_in, limits)
         if types[cid] == MOE:
             source = analysis.inputs[cid][0]
@@ -409,7 +423,7 @@ def _infer_shapes(analysis: DesignAnalysis, catalogue: Catalogue, types: dict[st
             analysis.sparse_params[cid] = block.sparse_params(env)
         if spec.output is None:
             continue
-        shape = shape_in if spec.output.kind == "same" else Shape(spec.output.kind, block.output_width(env))
+        shape = shape_in if spec.output.kind == "same" else _output_shape(spec.output.kind, block, env)
         if shape.kind != "board" and shape.width > limits.max_width:
             analysis.error("width_limit", f"{types[cid]} {cid!r} outputs width {shape.width}, above the limit of {limits.max_width}.", cid, f"Use a width of at most {limits.max_width}.")
             continue
@@ -423,14 +437,14 @@ def _inputs_fit(analysis: DesignAnalysis, cid: str, kind: str, accepts: tuple[st
             analysis.error("incompatible_input", f"{kind} {cid!r} cannot take {shape.kind} input.", cid, hint)
             return False
     if any(shape != sources[0] for shape in sources[1:]):
-        found = ", ".join(f"{s.kind}[{s.width}]" for s in sources)
-        analysis.error("width_mismatch", f"{kind} {cid!r} joins inputs of different shapes: {found}.", cid, "Give every branch the same kind and width.")
+        found = ", ".join(str(s) for s in sources)
+        analysis.error("width_mismatch", f"{kind} {cid!r} joins inputs of different shapes: {found}.", cid, "Give every branch the same kind, width and token count.")
         return False
     return True
 
 
 def _check_block_rules(analysis: DesignAnalysis, cid: str, kind: str, props: dict[str, Any], shape_in: Shape | None, limits: Limits) -> None:
-    if kind == "embedding" and props["d_model"] % 8:
+    if kind in EMBEDDINGS and props["d_model"] % 8:
         nearest = max(8, (props["d_model"] + 4) // 8 * 8)  # ties round up, as Math.round does
         analysis.error("d_model_not_multiple_of_8", f"Embedding {cid!r} has d_model {props['d_model']}, not a multiple of 8.", cid, f"Nearest valid d_model is {nearest}.")
     elif kind == "transformer_layer" and shape_in.width % props["n_heads"]:

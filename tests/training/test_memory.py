@@ -54,6 +54,11 @@ plus the dense gradients (unrounded MiB):
     small-transformer         86      68.1-68.2   92.4-93.1    50.5 of 84.4     78.3 of 84.4       -              -
     deep-checkpointed        131     105.4-105.7 131.0-131.8   77.3 of 116.6   108.5 of 116.6    176-188        436-478
     tuple-network            409     425.6-425.8 424.3-424.4    1.3 of 0.4       1.3 of 0.4      427            -
+    tuple-transformer *      571     539.2       529.1         36.5 of 59.8     54.0 of 59.8     563.8          582.7
+    tuple-moe *              560     558.7       531.0         35.6 of 48.7     52.3 of 48.7     579.6          582.5
+
+* One run each, on a 2-core AMD EPYC (family 25, model 17, with AVX-512 BF16), where the baseline
+  read 365 MiB.
 
 Live, the peak is 0.80x (small-transformer and deep-checkpointed, bf16) to 1.27x (moe-router,
 float32) the estimate: a fixed 10-13 MiB (one-time kernels, the rollout, small heap blocks; all
@@ -83,7 +88,7 @@ Runtime baseline: 339.9-340.6 MiB (256-257 MiB right after the imports; the warm
 rest), against the catalogue's 340: asserted within BASELINE_TOLERANCE (10%), and the same
 within 30 MiB for every template's process.
 
-Whole file: 8 fresh interpreters (6 templates live, 2 default), two at a time: about 30 s on an
+Whole file: 12 fresh interpreters (8 templates live, 4 default), two at a time: about 40 s on an
 idle 2-core machine.
 """
 

@@ -15,6 +15,7 @@ from model_studio.nn.runtime import (
     NTupleNetwork,
     TileEmbedding,
     TransformerLayer,
+    TupleEmbedding,
     aux_target,
 )
 from model_studio.nn.seed_api import DynamicModelConfig, GameTransformer
@@ -32,5 +33,6 @@ __all__ = [
     "NTupleNetwork",
     "TileEmbedding",
     "TransformerLayer",
+    "TupleEmbedding",
     "aux_target",
 ]

@@ -74,7 +74,7 @@ class TileEmbedding(nn.Module):
 
 
 class TransformerLayer(nn.Module):
-    """Pre-norm encoder layer: multi-head self-attention over the 16 cells, then a GELU
+    """Pre-norm encoder layer: multi-head self-attention over the tokens (cells or tuples), then a GELU
     feed-forward net, each with a residual. No dropout: PPO's data is its own regulariser."""
 
     def __init__(self, width: int, n_heads: int, ff_mult: int):
@@ -89,12 +89,14 @@ class TransformerLayer(nn.Module):
         self.ff_out = nn.Linear(ff_mult * width, width)
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        batch, tokens, width = x.shape
-        # (B, T, 3, H, d) -> three (B, H, T, d) tensors
-        q, k, v = self.qkv(x).view(batch, tokens, 3, self.n_heads, self.head_width).permute(2, 0, 3, 1, 4)
+        tokens, width = x.shape[1], x.shape[2]
+        # (B, T, 3, H, d) -> three (B, H, T, d) tensors. The batch is -1, not read from the shape:
+        # tracing tuple tokens for the rollouts' ONNX session (training.onnx_rollout) recorded it
+        # as the example's constant batch of 2.
+        q, k, v = self.qkv(x).view(-1, tokens, 3, self.n_heads, self.head_width).permute(2, 0, 3, 1, 4)
         scores = q @ k.transpose(-2, -1) / math.sqrt(self.head_width)
         mixed = scores.float().softmax(-1) @ v  # float: bf16 autocast's mixed softmax is slow
-        return self.attention_out(mixed.transpose(1, 2).reshape(batch, tokens, width))
+        return self.attention_out(mixed.transpose(1, 2).reshape(-1, tokens, width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attention(self.attention_norm(x))
@@ -203,27 +205,19 @@ def _board_symmetry(index: int) -> tuple[int, ...]:
 BOARD_SYMMETRIES = tuple(_board_symmetry(index) for index in range(8))
 
 
-class NTupleNetwork(nn.Module):
-    """(B, 16) exponents -> (B, symmetries * units): a tuple network, as in the classic 2048 agents.
+class TupleTables(nn.Module):
+    """The lookup that `NTupleNetwork` and `TupleEmbedding` share: tuple t reads its 4 cells'
+    exponents e0..e3 as one index e0*16^3 + e1*16^2 + e2*16 + e3 into its own 65536-row block of
+    one shared embedding table, on each of the first `symmetries` board symmetries.
 
-    Tuple t reads its 4 cells' exponents e0..e3 as one index e0*16^3 + e1*16^2 + e2*16 + e3
-    into its own 65536-row block of one shared embedding table; the looked-up `units`-wide rows
-    of all tuples are summed, plus a bias.
-
-    With `symmetries` s > 1 the tuples are also read on the first s of the board's 8 symmetries
-    (`BOARD_SYMMETRIES`: mirrors, turns, transposes), each symmetry through the same tables, and
-    the s sums are concatenated in that fixed order. A table row then learns from s times as many
-    patterns (the classic n-tuple trick: a pattern is worth the same wherever the board shows it),
-    while the concatenation keeps the orientation the policy needs to tell left from right.
-
-    The table and bias start at zero, as tuple networks are usually initialised: most of the
+    The table starts at zero, as tuple networks are usually initialised: most of the
     n_tuples * 65536 rows are never visited in training, and a zero row adds nothing for a pattern
     the network has not learned, where random rows would add noise that no gradient ever removes.
     Training still starts: the layers after it are randomly initialised, so every visited row gets
     a non-zero gradient, different for each unit.
     """
 
-    def __init__(self, n_tuples: int, units: int, symmetries: int = 1):
+    def __init__(self, n_tuples: int, units: int, symmetries: int):
         super().__init__()
         if not 1 <= n_tuples <= len(NTUPLES):
             raise ValueError(f"n_tuples must be 1 to {len(NTUPLES)}, not {n_tuples}")
@@ -233,7 +227,6 @@ class NTupleNetwork(nn.Module):
         # sparse: a minibatch touches a few thousand of these rows, and its gradient says which.
         self.table = nn.Embedding(n_tuples * NTUPLE_ROWS, units, sparse=True)
         nn.init.zeros_(self.table.weight)
-        self.bias = nn.Parameter(torch.zeros(units))
         # Constants of the design, not learned, so kept out of the state dict.
         cells = [[perm[cell] for tuple_cells in NTUPLES[:n_tuples] for cell in tuple_cells] for perm in BOARD_SYMMETRIES[:symmetries]]
         self.register_buffer("cells", torch.tensor(cells).flatten(), persistent=False)  # (s*n*4,)
@@ -247,13 +240,49 @@ class NTupleNetwork(nn.Module):
         exponents = board.index_select(1, self.cells).unflatten(1, (-1, NTUPLE_CELLS))  # (B, s*n, 4)
         return (exponents * self.place).sum(-1) + self.offsets
 
+
+class NTupleNetwork(TupleTables):
+    """(B, 16) exponents -> (B, symmetries * units): a tuple network, as in the classic 2048 agents.
+
+    The looked-up `units`-wide rows of all tuples (`TupleTables`) are summed, plus a bias that
+    starts at zero like the table.
+
+    With `symmetries` s > 1 the tuples are also read on the first s of the board's 8 symmetries
+    (`BOARD_SYMMETRIES`: mirrors, turns, transposes), each symmetry through the same tables, and
+    the s sums are concatenated in that fixed order. A table row then learns from s times as many
+    patterns (the classic n-tuple trick: a pattern is worth the same wherever the board shows it),
+    while the concatenation keeps the orientation the policy needs to tell left from right.
+    """
+
+    def __init__(self, n_tuples: int, units: int, symmetries: int = 1):
+        super().__init__(n_tuples, units, symmetries)
+        self.bias = nn.Parameter(torch.zeros(units))
+
     def forward(self, board: torch.Tensor) -> torch.Tensor:
         rows = self.table(self.indices(board)).unflatten(1, (self.symmetries, -1))  # (B, s, n, units)
         return (rows.sum(2) + self.bias).flatten(1)
 
 
+class TupleEmbedding(TupleTables):
+    """(B, 16) exponents -> (B, n_tuples, d_model) tokens: tuple t's looked-up row
+    (`TupleTables`) is token t, plus a learned vector per tuple.
+
+    The tokens of a transformer over rows, columns and squares instead of cells: each token
+    already knows its tuple's exact pattern, which a cell token learns only through attention.
+    The per-tuple vectors start small and random (as `TileEmbedding`'s positions do), so that the
+    tokens differ from the first forward, while the zero tables add nothing yet.
+    """
+
+    def __init__(self, n_tuples: int, d_model: int):
+        super().__init__(n_tuples, d_model, symmetries=1)
+        self.positions = nn.Parameter(torch.randn(n_tuples, d_model) * EMBEDDING_INIT_STD)
+
+    def forward(self, board: torch.Tensor) -> torch.Tensor:
+        return self.table(self.indices(board)) + self.positions
+
+
 class Dense(nn.Module):
-    """Flatten (tokens keep their cell order), then Linear and an activation."""
+    """Flatten (tokens keep their order), then Linear and an activation."""
 
     def __init__(self, in_features: int, units: int, activation: str):
         super().__init__()

@@ -72,7 +72,7 @@ class DynamicModelConfig:
             return [analysis.props[c.id][prop] for c in design.components if c.type == block_type]
 
         return cls(
-            d_model=max(resolved("embedding", "d_model"), default=design.meta.d_model),
+            d_model=max(resolved("embedding", "d_model") + resolved("tuple_embedding", "d_model"), default=design.meta.d_model),
             n_heads=max(resolved("transformer_layer", "n_heads"), default=design.meta.n_heads),
             n_experts=max(resolved("moe_layer", "n_experts"), default=0),
             n_layers=len(resolved("transformer_layer", "n_heads")),

@@ -104,9 +104,10 @@ class PPOConfig:
     # small-transformer 8,258 against 8,301, moe-router 8,511 against 8,619).
     update_epochs: int | None = None
     # Passes over each rollout. None, the default, lets the design decide: 1 for a model with
-    # sparse lookup tables (an `ntuple` block), 2 for the rest. A table row learns only from the
-    # samples that visit it, so for tables fresh samples beat a second pass over the same ones;
-    # dense weights learn from every sample, and there a second pass beats the extra samples.
+    # sparse lookup tables (an `ntuple` or `tuple_embedding` block), 2 for the rest. A table row
+    # learns only from the samples that visit it, so for tables fresh samples beat a second pass
+    # over the same ones; dense weights learn from every sample, and there a second pass beats the
+    # extra samples.
     # Report runs, 10 minutes, 3 seeds each, 1 epoch against 2: tuple-network 27,862 against
     # 26,038, 2048 in 65.5% against 58.5% (33.7 M steps against 20.0 M); tiny-dense 14,797
     # against 16,355, 1024 in 62.2% against 70.5% (35.1 M against 21.1 M); small-transformer

@@ -31,9 +31,11 @@ export interface InputSpec {
 }
 
 export interface OutputSpec {
-  /** `same`: the output has the input's kind and width. */
+  /** `same`: the output has the input's kind, width and token count. */
   kind: TensorKind | "same";
   width?: string;
+  /** Tokens per board of a `tokens` output; absent: T, the input's count. */
+  tokens?: string;
 }
 
 export interface BlockSpec {
@@ -109,6 +111,8 @@ export interface CompiledBlock {
   activations: Formula;
   /** Null when the output is `same` or the block is a sink. */
   outputWidth: Formula | null;
+  /** Null when a tokens output keeps its input's T (or the output is not tokens). */
+  outputTokens: Formula | null;
   /** Null when every parameter trains densely. */
   sparseParams: Formula | null;
 }
@@ -135,6 +139,7 @@ function compileBlock(type: string, spec: BlockSpec): CompiledBlock {
     params: compileFormula(spec.params),
     activations: compileFormula(spec.activations),
     outputWidth: spec.output?.width ? compileFormula(spec.output.width) : null,
+    outputTokens: spec.output?.tokens ? compileFormula(spec.output.tokens) : null,
     sparseParams: spec.sparseParams ? compileFormula(spec.sparseParams) : null,
   };
 }

@@ -22,15 +22,17 @@ const MOE = "moe_layer";
 const CHECKPOINT = "grad_checkpoint";
 const BOARD_INPUT = "board_input";
 const ACTION_OUTPUT = "action_output";
-const EMBEDDING = "embedding";
+const EMBEDDINGS: ReadonlySet<string> = new Set(["embedding", "tuple_embedding"]);
 const TRANSFORMER = "transformer_layer";
 const SINK_TYPES: ReadonlySet<string> = new Set([ACTION_OUTPUT, "aux_loss_head"]);
 const CHECKPOINT_TARGETS: ReadonlySet<string> = new Set([TRANSFORMER, MOE, "dense", ROUTER]);
 
-/** A tensor flowing along an edge: `board` (B,16), `tokens` (B,16,width) or `vector` (B,width). */
+/** A tensor flowing along an edge: `board` (B,16), `tokens` (B,tokens,width) or `vector` (B,width). */
 export interface Shape {
   kind: TensorKind;
   width: number;
+  /** Tokens per board for kind `tokens` (16 cells, or a tuple_embedding's n_tuples); 0 otherwise. */
+  tokens: number;
 }
 
 /** How a moe_layer routes: from the load_balance_router feeding it, or the unrouted default. */
@@ -368,11 +370,14 @@ function checkRoutersAndCheckpoints(analysis: DesignAnalysis, types: Types): voi
 
 // --- shapes, params and activations -------------------------------------------------------------
 
-function featuresOf(shape: Shape, tokensPerBoard: number): number {
-  return shape.kind === "tokens" ? shape.width * tokensPerBoard : shape.width;
+function featuresOf(shape: Shape): number {
+  return shape.kind === "tokens" ? shape.width * shape.tokens : shape.width;
 }
 
-const sameShape = (a: Shape, b: Shape): boolean => a.kind === b.kind && a.width === b.width;
+const sameShape = (a: Shape, b: Shape): boolean => a.kind === b.kind && a.width === b.width && a.tokens === b.tokens;
+
+const describeShape = (shape: Shape): string =>
+  shape.kind === "tokens" ? `tokens[${shape.tokens}x${shape.width}]` : `${shape.kind}[${shape.width}]`;
 
 function inputsFit(analysis: DesignAnalysis, cid: string, kind: string, accepts: readonly TensorKind[], sources: Shape[]): boolean {
   for (const shape of sources) {
@@ -383,8 +388,8 @@ function inputsFit(analysis: DesignAnalysis, cid: string, kind: string, accepts:
     }
   }
   if (sources.slice(1).some((shape) => !sameShape(shape, sources[0]))) {
-    const found = sources.map((shape) => `${shape.kind}[${shape.width}]`).join(", ");
-    report(analysis, "width_mismatch", `${kind} ${pyString(cid)} joins inputs of different shapes: ${found}.`, cid, "Give every branch the same kind and width.");
+    const found = sources.map(describeShape).join(", ");
+    report(analysis, "width_mismatch", `${kind} ${pyString(cid)} joins inputs of different shapes: ${found}.`, cid, "Give every branch the same kind, width and token count.");
     return false;
   }
   return true;
@@ -400,7 +405,7 @@ function nearestDivisor(width: number, heads: number): number {
 }
 
 function checkBlockRules(analysis: DesignAnalysis, cid: string, kind: string, props: Record<string, PropValue>, shapeIn: Shape | null, limits: Limits): void {
-  if (kind === EMBEDDING && (props.d_model as number) % D_MODEL_MULTIPLE !== 0) {
+  if (EMBEDDINGS.has(kind) && (props.d_model as number) % D_MODEL_MULTIPLE !== 0) {
     const dModel = props.d_model as number;
     // Ties round up, as on the server.
     const nearest = Math.max(D_MODEL_MULTIPLE, Math.floor((dModel + D_MODEL_MULTIPLE / 2) / D_MODEL_MULTIPLE) * D_MODEL_MULTIPLE);
@@ -436,10 +441,16 @@ function formulaEnv(catalogue: Catalogue, block: CompiledBlock, props: Record<st
   return env;
 }
 
+/** A block's own output: a tokens output has its `tokens` formula's count, else its input's T. */
+function outputShape(kind: TensorKind, block: CompiledBlock, env: Map<string, number>): Shape {
+  const width = block.outputWidth!(env);
+  if (kind !== "tokens") return { kind, width, tokens: 0 };
+  return { kind, width, tokens: block.outputTokens !== null ? block.outputTokens(env) : env.get("T")! };
+}
+
 /** Kahn's order over the acyclic part; a block's shape is null when it cannot be inferred. */
 function inferShapes(analysis: DesignAnalysis, catalogue: Catalogue, types: Types, inCycle: ReadonlySet<string>): void {
   const { limits } = catalogue;
-  const tokensPerBoard = catalogue.constants.get("T")!;
   const pending = new Map<string, number>();
   const queue: string[] = [];
   for (const cid of types.keys()) {
@@ -468,7 +479,8 @@ function inferShapes(analysis: DesignAnalysis, catalogue: Catalogue, types: Type
     if (shapeIn !== null) {
       if (!inputsFit(analysis, cid, kind, spec.inputs.accepts, sources as Shape[])) continue;
       env.set("w", shapeIn.width);
-      env.set("feat", featuresOf(shapeIn, tokensPerBoard));
+      env.set("feat", featuresOf(shapeIn));
+      if (shapeIn.kind === "tokens") env.set("T", shapeIn.tokens);
     }
     checkBlockRules(analysis, cid, kind, props, shapeIn, limits);
     if (kind === MOE) {
@@ -485,8 +497,7 @@ function inferShapes(analysis: DesignAnalysis, catalogue: Catalogue, types: Type
     analysis.activations.set(cid, block.activations(env));
     if (block.sparseParams !== null) analysis.sparseParams.set(cid, block.sparseParams(env));
     if (spec.output === null) continue;
-    const shape: Shape =
-      spec.output.kind === "same" ? shapeIn! : { kind: spec.output.kind, width: block.outputWidth!(env) };
+    const shape: Shape = spec.output.kind === "same" ? shapeIn! : outputShape(spec.output.kind, block, env);
     if (shape.kind !== "board" && shape.width > limits.max_width) {
       report(
         analysis,

@@ -23,7 +23,7 @@ describe("ids", () => {
 
 describe("templates", () => {
   it("are all bundled, smallest first, and valid", () => {
-    expect(TEMPLATES.map((t) => t.id)).toEqual(["tuple-network", "tiny-dense", "residual-mlp", "small-transformer", "moe-router", "deep-checkpointed"]);
+    expect(TEMPLATES.map((t) => t.id)).toEqual(["tuple-network", "tiny-dense", "residual-mlp", "small-transformer", "tuple-transformer", "tuple-moe", "moe-router", "deep-checkpointed"]);
     for (const template of TEMPLATES) expect(validateDesign(template).errors).toEqual([]);
   });
 });

@@ -84,7 +84,7 @@ describe("sizes", () => {
     expect(analysis.params.get("nt")).toBe(8 * 65536 * 32 + 32);
     expect(analysis.sparseParams.get("nt")).toBe(tables);
     expect(analysis.activations.get("nt")).toBe(32 + 2 * 8);
-    expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 32 });
+    expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 32, tokens: 0 });
     expect(analysis.paramTotal).toBe(params);
     expect(analysis.memoryMb).toBe(Math.ceil(bytes / 2 ** 20));
   });
@@ -95,7 +95,7 @@ describe("sizes", () => {
     const analysis = analysed(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 8, units: 32, symmetries: 8 }], ["out", "action_output"]]));
     expect(analysis.errors).toEqual([]);
     expect(analysis.params.get("nt")).toBe(8 * 65536 * 32 + 32);
-    expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 256 });
+    expect(analysis.shapes.get("nt")).toEqual({ kind: "vector", width: 256, tokens: 0 });
     expect(analysis.activations.get("nt")).toBe(256 + 2 * 8 * 8);
     expect(analysis.params.get("out")).toBe(256 * 5 + 5);
     const nine = validateDesign(chain([["in", "board_input"], ["nt", "ntuple", { symmetries: 9 }], ["out", "action_output"]]));
@@ -107,6 +107,35 @@ describe("sizes", () => {
     const tooMany = validateDesign(chain([["in", "board_input"], ["nt", "ntuple", { n_tuples: 18 }], ["out", "action_output"]]));
     expect(pairs(tooMany)).toEqual([["prop_out_of_range", "nt"]]);
     expect(catalogue.blocks.get("ntuple")!.props.get("n_tuples")!.max).toBe(17);
+  });
+
+  it("sizes attention over tuple tokens by their count, not the board's 16 cells", () => {
+    // tuple_embedding: 8 tables of 65536 rows of 64, plus one 64-wide vector per tuple; its output is 8 tokens, not 16.
+    // A transformer layer on 8 tokens of 64 with ff_mult 4 (f = 256): LayerNorms 2*128, QKV 64*192 + 192, output 64*64 + 64,
+    // feed-forward 64*256 + 256 and 256*64 + 64. The heads flatten 8 tokens: 512 features.
+    const transformer = 2 * 128 + (64 * 192 + 192) + (64 * 64 + 64) + (64 * 256 + 256) + (256 * 64 + 64);
+    const analysis = analysed(chain([["in", "board_input"], ["te", "tuple_embedding"], ["t", "transformer_layer"], ["out", "action_output"]]));
+    expect(analysis.errors).toEqual([]);
+    expect(analysis.shapes.get("te")).toEqual({ kind: "tokens", width: 64, tokens: 8 });
+    expect(analysis.shapes.get("t")).toEqual({ kind: "tokens", width: 64, tokens: 8 });
+    expect(analysis.params.get("te")).toBe(8 * 65536 * 64 + 8 * 64);
+    expect(analysis.sparseParams.get("te")).toBe(8 * 65536 * 64);
+    expect(analysis.params.get("t")).toBe(transformer);
+    expect(analysis.params.get("out")).toBe(512 * 5 + 5);
+    // Activations per board: the 8x64 tokens and 8 int64 indices (2 floats each); the layer's
+    // 8*(10*64 + 2*4*64) + 2*4 heads*8*8 attention weights; the heads 5.
+    expect(analysis.activations.get("te")).toBe(8 * 64 + 2 * 8);
+    expect(analysis.activations.get("t")).toBe(8 * (10 * 64 + 2 * 4 * 64) + 2 * 4 * 8 * 8);
+    // Cell tokens and tuple tokens of the same width are still different shapes.
+    const mixed = validateDesign(
+      design(
+        [["in", "board_input"], ["te", "tuple_embedding"], ["emb", "embedding"], ["add", "residual_add"], ["out", "action_output"]],
+        [["in", "te"], ["in", "emb"], ["te", "add"], ["emb", "add"], ["add", "out"]],
+      ),
+    );
+    expect(mixed.errors).toEqual([
+      expect.objectContaining({ code: "width_mismatch", component: "add", message: "residual_add 'add' joins inputs of different shapes: tokens[8x64], tokens[16x64]." }),
+    ]);
   });
 
   it("keeps only the largest checkpointed block's activations, not their sum", () => {
@@ -123,7 +152,7 @@ describe("sizes", () => {
     const { props, shapes } = analysed(head([["t", "transformer_layer"]]));
     expect(props.get("emb")).toEqual({ d_model: catalogue.metaDefaults.d_model, positional: true });
     expect(props.get("t")).toEqual({ n_heads: catalogue.metaDefaults.n_heads, ff_mult: 4 });
-    expect(shapes.get("t")).toEqual({ kind: "tokens", width: catalogue.metaDefaults.d_model });
+    expect(shapes.get("t")).toEqual({ kind: "tokens", width: catalogue.metaDefaults.d_model, tokens: 16 });
   });
 });
 
@@ -133,8 +162,8 @@ describe("analyse", () => {
     const position = new Map(analysis.order.map((cid, i) => [cid, i]));
     expect(analysis.order).toHaveLength(moeRouter.components.length);
     for (const [source, target] of moeRouter.edges) expect(position.get(source)!).toBeLessThan(position.get(target)!);
-    expect(analysis.shapes.get("board")).toEqual({ kind: "board", width: 16 });
-    expect(analysis.shapes.get("router")).toEqual({ kind: "tokens", width: 64 });
+    expect(analysis.shapes.get("board")).toEqual({ kind: "board", width: 16, tokens: 0 });
+    expect(analysis.shapes.get("router")).toEqual({ kind: "tokens", width: 64, tokens: 16 });
     expect(analysis.shapes.get("policy")).toBeNull();
     expect(analysis.routing).toEqual(new Map([["experts", { topK: 2, lbCoef: 0.01 }]]));
     expect(analysis.paramTotal).toBe([...analysis.params.values()].reduce((a, b) => a + b, 0));
