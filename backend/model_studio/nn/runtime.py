@@ -74,8 +74,8 @@ class TileEmbedding(nn.Module):
 
 
 class TransformerLayer(nn.Module):
-    """Pre-norm encoder layer: multi-head self-attention over the tokens (cells or tuples), then a GELU
-    feed-forward net, each with a residual. No dropout: PPO's data is its own regulariser."""
+    """Pre-norm encoder layer: multi-head self-attention over the tokens (cells or tuples), then a
+    GELU feed-forward net, each with a residual. No dropout: PPO's data is its own regulariser."""
 
     def __init__(self, width: int, n_heads: int, ff_mult: int):
         super().__init__()
