@@ -44,39 +44,31 @@ def templates():
         [block("board", "board_input"), block("tuples", "ntuple", {"n_tuples": 17, "units": 32}),
          block("hidden", "dense", {"units": 64, "activation": "relu"}), block("policy", "action_output")],
     )
+    # The attention templates share their layers; the tuple ones differ only in their tokens.
+    cells, tuples = block("embed", "embedding"), block("tuples", "tuple_embedding", {"n_tuples": 17})
+    transformer = [block("layer1", "transformer_layer"), block("layer2", "transformer_layer"), block("norm", "layer_norm"), block("policy", "action_output")]
+    moe = [block("layer1", "transformer_layer"), block("router", "load_balance_router", {"top_k": 2, "lb_coef": 0.01}),
+           block("experts", "moe_layer", {"n_experts": 4, "ff_mult": 2}), block("norm", "layer_norm"), block("policy", "action_output"),
+           block("aux", "aux_loss_head", {"target": "empty_cells", "weight": 0.1}, column=1, wire=False, row=6)]
     yield chain(
         "small-transformer", "Small transformer", "Two pre-norm transformer layers (d_model 64, 4 heads) over the 16 cells.",
-        {"d_model": 64, "n_heads": 4},
-        [block("board", "board_input"), block("embed", "embedding"), block("layer1", "transformer_layer"),
-         block("layer2", "transformer_layer"), block("norm", "layer_norm"), block("policy", "action_output")],
+        {"d_model": 64, "n_heads": 4}, [block("board", "board_input"), cells, *transformer],
     )
     yield chain(
         "moe-router", "MoE with router", "A transformer layer, then a routed 4-expert MoE layer with a load-balancing loss, and an aux head that predicts empty cells.",
-        {"d_model": 64, "n_heads": 4},
-        [block("board", "board_input"), block("embed", "embedding"), block("layer1", "transformer_layer"),
-         block("router", "load_balance_router", {"top_k": 2, "lb_coef": 0.01}), block("experts", "moe_layer", {"n_experts": 4, "ff_mult": 2}),
-         block("norm", "layer_norm"), block("policy", "action_output"),
-         block("aux", "aux_loss_head", {"target": "empty_cells", "weight": 0.1}, column=1, wire=False, row=6)],
-        extra_edges=[["norm", "aux"]],
+        {"d_model": 64, "n_heads": 4}, [block("board", "board_input"), cells, *moe], extra_edges=[["norm", "aux"]],
     )
     yield chain(
         "tuple-transformer", "Tuple transformer",
         "Two pre-norm transformer layers (d_model 40, 4 heads) over 17 tuple tokens instead of 16 cells: the pattern of 4 tiles "
         "in each row, column and 2x2 square looks up its own learned token. About 44.6M parameters, nearly all in the lookup tables.",
-        {"d_model": 40, "n_heads": 4},
-        [block("board", "board_input"), block("tuples", "tuple_embedding", {"n_tuples": 17}), block("layer1", "transformer_layer"),
-         block("layer2", "transformer_layer"), block("norm", "layer_norm"), block("policy", "action_output")],
+        {"d_model": 40, "n_heads": 4}, [block("board", "board_input"), tuples, *transformer],
     )
     yield chain(
         "tuple-moe", "MoE over tuples",
         "moe-router's layers over 17 tuple tokens instead of 16 cells: a transformer layer, then a routed 4-expert MoE layer with a "
         "load-balancing loss, and an aux head that predicts empty cells. About 44.6M parameters, nearly all in the lookup tables.",
-        {"d_model": 40, "n_heads": 4},
-        [block("board", "board_input"), block("tuples", "tuple_embedding", {"n_tuples": 17}), block("layer1", "transformer_layer"),
-         block("router", "load_balance_router", {"top_k": 2, "lb_coef": 0.01}), block("experts", "moe_layer", {"n_experts": 4, "ff_mult": 2}),
-         block("norm", "layer_norm"), block("policy", "action_output"),
-         block("aux", "aux_loss_head", {"target": "empty_cells", "weight": 0.1}, column=1, wire=False, row=6)],
-        extra_edges=[["norm", "aux"]],
+        {"d_model": 40, "n_heads": 4}, [block("board", "board_input"), tuples, *moe], extra_edges=[["norm", "aux"]],
     )
     deep = [block("board", "board_input"), block("embed", "embedding")]
     for i in range(1, 7):
