@@ -84,7 +84,12 @@ def test_mean_interval(bench):
         (["--design", "tiny-dense", "--design", "small-transformer", "--out", "x.json"], 'must contain "{design}"'),
         (["--set", "no_such_field=1"], "unknown PPOConfig field 'no_such_field'"),
         (["--set", "gamma"], "expected FIELD=VALUE"),
-        (["--set", "gamma=abc"], "not a Python literal"),
+        (["--set", "gamma=abc"], "--set gamma=abc: expected a number"),
+        (["--set", "num_envs=2.5"], "--set num_envs=2.5: expected an integer"),
+        (["--set", "num_envs=true"], "--set num_envs=true: expected an integer"),
+        (["--set", "update_epochs=two"], "expected an integer or None"),
+        (["--set", "anneal_lr=maybe"], "--set anneal_lr=maybe: expected true or false"),
+        (["--set", "reward=points"], "reward must be one of score, log2"),
         (["--set", "gamma=2.0"], "gamma must be in (0, 1]"),
         (["--set", "seed=3"], "use --seed-base"),
         (["--purpose", "final"], "invalid choice"),
@@ -107,6 +112,11 @@ def test_bench_learn_arguments(bench):
     assert args.seed_list == [5, 6] and args.config.gamma == 0.99 and args.overrides == {"gamma": 0.99}
     assert args.peer == "transformer"
     assert args.eval_seed == learn.EVAL_SEEDS["tune"] != learn.EVAL_SEEDS["report"]
+    typed = learn.parse_args(["--set", "anneal_lr=false", "--set", "bf16=True", "--set", "reward=score", "--set", "learning_rate=1",
+                              "--set", "update_epochs=None", "--set", "target_kl=0.02", "--set", "num_envs=512"])
+    assert typed.overrides == {"anneal_lr": False, "bf16": True, "reward": "score", "learning_rate": 1.0, "update_epochs": None,
+                               "target_kl": 0.02, "num_envs": 512}
+    assert type(typed.config.learning_rate) is float and type(typed.config.num_envs) is int
     report = learn.parse_args([])
     assert report.designs == [learn.DEFAULT_DESIGN] and report.seed_list == [0, 1, 2] and report.eval_seed == learn.EVAL_SEEDS["report"]
     stamp = learn.datetime.datetime(2026, 1, 2, 3, 4, 5)

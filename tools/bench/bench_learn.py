@@ -8,8 +8,9 @@ Run: `just bench-learn`, or `.venv/bin/python tools/bench/bench_learn.py [--desi
 [--peer [transformer|mlp]] [--set gamma=0.99 --set num_envs=512 ...] [--out PATH]`. `--steps` also
 ends each run after N env steps: for tuning by samples on a machine whose load varies, e.g.
 `--purpose tune --steps 3e6 --minutes 60`. `--design` may be given several times or as
-a comma list; `--set` overrides PPOConfig fields (values are Python literals). The runs take
-(designs + peer) x seeds x minutes, one after another, each alone: 30 minutes with the defaults.
+a comma list; `--set` overrides PPOConfig fields (true or false for a switch, a word for the
+reward, numbers and None as Python literals). The runs take (designs + peer) x seeds x minutes,
+one after another, each alone: 30 minutes with the defaults.
 Other work on the machine slows training and so lowers the score: the load average at the start
 and end of each seed is recorded.
 
@@ -59,6 +60,7 @@ import os
 import sys
 import tempfile
 import time
+import typing
 from pathlib import Path
 
 import msgspec
@@ -120,22 +122,45 @@ METRICS = ("mean_score", "max_score", "mean_length") + tuple(f"reach_{tile}" for
 
 
 def overrides(pairs: list[str], parser: common.Parser) -> dict:
-    """`name=value` pairs for PPOConfig fields; values are Python literals."""
-    fields = {field.name for field in dataclasses.fields(PPOConfig)}
+    """`name=value` pairs for PPOConfig fields, each value read as its field's type."""
+    kinds = typing.get_type_hints(PPOConfig)
     values = {}
     for pair in pairs:
         name, equals, text = pair.partition("=")
         if not equals:
             parser.error(f"--set {pair!r}: expected FIELD=VALUE")
-        if name not in fields:
+        if name not in kinds:
             parser.error(f"--set: unknown PPOConfig field {name!r}")
         if name == "seed":
             parser.error("--set seed: use --seed-base (each seed is a run of its own)")
         try:
-            values[name] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            parser.error(f"--set {name}={text}: not a Python literal (strings need quotes)")
+            values[name] = override_value(text, kinds[name])
+        except ValueError as exc:
+            parser.error(f"--set {name}={text}: {exc}")
     return values
+
+
+def override_value(text: str, kind: object) -> object:
+    """One `--set` value as the field's type `kind` wants it: true or false (any case) for a bool,
+    the text itself (quotes optional) for a string, else a Python literal of the field's type (an
+    int where a float is wanted, None where the field allows it)."""
+    allowed = typing.get_args(kind) or (kind,)
+    if bool in allowed:
+        words = {"true": True, "false": False}
+        if text.lower() not in words:
+            raise ValueError("expected true or false")
+        return words[text.lower()]
+    if str in allowed:
+        return text.strip("'\"")
+    expected = " or ".join({int: "an integer", float: "a number", type(None): "None"}[t] for t in allowed)
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise ValueError(f"expected {expected}") from None
+    fits = type(value) in allowed or (type(value) is int and float in allowed)  # type(), not isinstance: True is no integer here
+    if not fits:
+        raise ValueError(f"expected {expected}")
+    return float(value) if type(value) is int and int not in allowed else value
 
 
 def parse_args(argv: list[str] | None = None):
