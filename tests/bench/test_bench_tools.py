@@ -90,6 +90,7 @@ def test_mean_interval(bench):
         (["--set", "update_epochs=two"], "expected an integer or None"),
         (["--set", "anneal_lr=maybe"], "--set anneal_lr=maybe: expected true or false"),
         (["--set", "reward=points"], "reward must be one of score, log2"),
+        (["--set", "num_envs=1000000000"], "num_envs must be at most 4,096"),
         (["--set", "gamma=2.0"], "gamma must be in (0, 1]"),
         (["--set", "seed=3"], "use --seed-base"),
         (["--purpose", "final"], "invalid choice"),

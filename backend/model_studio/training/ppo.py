@@ -44,6 +44,10 @@ REWARDS = ("score", "log2")
 # Below this many boards a forward is mostly per-call overhead: casting weights to bf16 costs more
 # than it saves, and onnxruntime runs a rollout's forward faster than eager torch (`onnx_rollouts`).
 SMALL_BATCH = 64
+# Bounds that keep a config's memory finite: boards in play (a rollout forward runs on all of them
+# at once; evaluation plays 1,024) and samples per update (64 times the default's 16,384).
+MAX_ENVS = 4096
+MAX_SAMPLES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,10 @@ class PPOConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
+        if self.num_envs > MAX_ENVS:
+            raise ValueError(f"num_envs must be at most {MAX_ENVS:,}")
+        if self.batch_size > MAX_SAMPLES:
+            raise ValueError(f"num_envs * num_steps must be at most {MAX_SAMPLES:,} samples per update")
         if not (0.0 < self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
             raise ValueError("gamma must be in (0, 1] and gae_lambda in [0, 1]")
         if self.reward not in REWARDS:
