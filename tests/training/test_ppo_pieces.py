@@ -131,7 +131,9 @@ def test_config_rejects_nonsense_and_round_trips():
         PPOConfig(num_envs=10**9)
     with pytest.raises(ValueError, match="at most 1,048,576 samples per update"):
         PPOConfig(num_envs=4096, num_steps=257)
-    assert PPOConfig(num_envs=4096, num_steps=256).batch_size == 1 << 20
+    with pytest.raises(ValueError, match="minibatch_size must be at most 16,384"):
+        PPOConfig(minibatch_size=16385)
+    assert PPOConfig(num_envs=4096, num_steps=256, minibatch_size=16384).batch_size == 1 << 20
     config = PPOConfig(seed=3, gamma=0.99)
     assert PPOConfig.from_dict({**config.to_dict(), "retired_field": 1}) == config
 

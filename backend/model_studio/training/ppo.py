@@ -45,9 +45,11 @@ REWARDS = ("score", "log2")
 # than it saves, and onnxruntime runs a rollout's forward faster than eager torch (`onnx_rollouts`).
 SMALL_BATCH = 64
 # Bounds that keep a config's memory finite: boards in play (a rollout forward runs on all of them
-# at once; evaluation plays 1,024) and samples per update (64 times the default's 16,384).
+# at once; evaluation plays 1,024), samples per update (64 times the default's 16,384) and boards
+# per gradient step (32 times the memory estimate's 512; activations grow with it).
 MAX_ENVS = 4096
 MAX_SAMPLES = 1 << 20
+MAX_MINIBATCH = 16384
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,8 @@ class PPOConfig:
             raise ValueError(f"num_envs must be at most {MAX_ENVS:,}")
         if self.batch_size > MAX_SAMPLES:
             raise ValueError(f"num_envs * num_steps must be at most {MAX_SAMPLES:,} samples per update")
+        if self.minibatch_size > MAX_MINIBATCH:
+            raise ValueError(f"minibatch_size must be at most {MAX_MINIBATCH:,}")
         if not (0.0 < self.gamma <= 1.0 and 0.0 <= self.gae_lambda <= 1.0):
             raise ValueError("gamma must be in (0, 1] and gae_lambda in [0, 1]")
         if self.reward not in REWARDS:
