@@ -148,6 +148,28 @@ def test_bench_learn_aggregate_and_goal(bench):
     assert verdict["meets_mean_over_seeds"] is True and verdict["meets_interval_low"] is False
     one = learn.verdict(learn.GOALS["small-transformer"], learn.aggregate([run(12000.0, 0.1)]))
     assert one["meets_mean_over_seeds"] is True and one["meets_interval_low"] is None
+    assert "greedy_mean_score" not in agg  # runs without greedy games (the SB3 peer's) report none
+
+
+def test_bench_learn_reports_greedy_games_beside_the_stochastic_ones(bench):
+    learn = bench["bench_learn"]
+    reach = {str(tile): 0.0 for tile in learn.REACH_TILES}
+
+    def run(stochastic, greedy):
+        games = {"games": 200, "max_score": 0, "mean_length": 1000.0}
+        return {"env_steps": 10**6, "env_steps_per_s": 1e4,
+                "eval": {**games, "mean_score": stochastic, "reach": reach | {"2048": 0.5}},
+                "eval_greedy": {**games, "mean_score": greedy, "reach": reach | {"2048": 0.75}}}
+
+    runs = [run(20000.0, 30000.0), run(22000.0, 34000.0)]
+    agg = learn.aggregate(runs)
+    assert agg["mean_score"]["mean"] == pytest.approx(21000.0)
+    assert agg["greedy_mean_score"]["mean"] == pytest.approx(32000.0)
+    assert agg["greedy_reach_2048"]["mean"] == pytest.approx(0.75) and agg["reach_2048"]["mean"] == pytest.approx(0.5)
+    assert learn.verdict(learn.GOALS[learn.DEFAULT_DESIGN], agg)["meets_mean_over_seeds"] is False  # judged on the stochastic games
+    lines = learn.table(runs, agg, [0, 1]).splitlines()
+    assert any(line.split()[:3] == ["greedy", "mean", "score"] and "32,000" in line for line in lines)
+    assert any(line.split()[:3] == ["greedy", "reached", "2048"] and "75.0%" in line for line in lines)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Learning benchmark: train a template for 10 minutes of wall clock through the real
 TrainingManager (a child process, the default PPOConfig), once per seed, then play 200 evaluation
-games per seed with the stochastic policy; report each seed and the mean over seeds with a 95%
-confidence interval, next to the anchors and the goal.
+games per seed with the stochastic policy (the goals judge these) and the same boards again with the
+greedy policy; report each seed and the mean over seeds with a 95% confidence interval, next to the
+anchors and the goal.
 
 Run: `just bench-learn`, or `.venv/bin/python tools/bench/bench_learn.py [--design NAME ...]
 [--seeds 3] [--seed-base 0] [--minutes 10] [--steps N] [--games 200] [--purpose report|tune]
@@ -116,6 +117,7 @@ ANCHORS = {
     "sb3_maskableppo_mlp_2x64_10min": {"mean_score": [4190, 4386], "env_steps": 2.9e6, "reach": {"512": 0.32, "1024": 0.025}},
 }
 METRICS = ("mean_score", "max_score", "mean_length") + tuple(f"reach_{tile}" for tile in REACH_TILES)
+GREEDY_METRICS = ("greedy_mean_score", "greedy_reach_1024", "greedy_reach_2048")  # the same boards, greedy policy
 
 
 # ---- arguments ----
@@ -232,13 +234,23 @@ def flat(summary: dict) -> dict:
     return values
 
 
+def figure(run: dict, metric: str) -> float | None:
+    """One seed's figure: a field of the run (env_steps, ...), a metric of its evaluation games, or
+    with the prefix "greedy_" of the same boards played by the greedy policy (None without them)."""
+    if metric in run:
+        return run[metric]
+    if metric.startswith("greedy_"):
+        return flat(run["eval_greedy"])[metric.removeprefix("greedy_")] if "eval_greedy" in run else None
+    return flat(run["eval"])[metric]
+
+
 def aggregate(runs: list[dict], extra: tuple[str, ...] = ("env_steps", "env_steps_per_s")) -> dict:
     """Per metric: the mean over the seeds' figures with its 95% Student t interval; and the
     figures pooled over every game of every seed."""
     result = {"over": f"the {len(runs)} per-seed figures, each the mean over that seed's games",
               "interval": "two-sided 95% Student t, t(0.975, n-1) * sd / sqrt(n), none for n = 1"}
-    for metric in METRICS + extra:
-        values = [run[metric] if metric in run else flat(run["eval"])[metric] for run in runs]
+    for metric in METRICS + GREEDY_METRICS + extra:
+        values = [figure(run, metric) for run in runs]
         values = [value for value in values if value is not None]
         if values:
             result[metric] = stats.mean_interval(values)
@@ -271,7 +283,7 @@ def verdict(goal: Goal, aggregate_: dict) -> dict:
 def cell(metric: str, value: float | None) -> str:
     if value is None:
         return "-"
-    if metric.startswith("reach_"):
+    if "reach_" in metric:
         return f"{value:.1%}"
     if metric == "env_steps":
         return f"{value / 1e6:.2f} M"
@@ -280,15 +292,16 @@ def cell(metric: str, value: float | None) -> str:
 
 def table(runs: list[dict], agg: dict, seeds: list[int]) -> str:
     n = len(runs)
-    header = f"  {'':<16}" + "".join(f"{'seed ' + str(seed):>11}" for seed in seeds[:n]) + f"{'mean':>11}"
+    header = f"  {'':<20}" + "".join(f"{'seed ' + str(seed):>11}" for seed in seeds[:n]) + f"{'mean':>11}"
     header += f"   95% interval (Student t, n={n})" if n > 1 else "   (one seed: no interval)"
     lines = [header]
-    for metric in ("mean_score", "reach_256", "reach_512", "reach_1024", "reach_2048", "reach_4096", "max_score", "mean_length", "env_steps", "env_steps_per_s"):
+    rows = ("mean_score", "reach_256", "reach_512", "reach_1024", "reach_2048", "reach_4096", "max_score", "mean_length") + GREEDY_METRICS
+    for metric in rows + ("env_steps", "env_steps_per_s"):
         if metric not in agg:
             continue
-        values = [run[metric] if metric in run else flat(run["eval"])[metric] for run in runs]
+        values = [figure(run, metric) for run in runs]
         label = metric.replace("reach_", "reached ").replace("_", " ")
-        row = f"  {label:<16}" + "".join(f"{cell(metric, value):>11}" for value in values) + f"{cell(metric, agg[metric]['mean']):>11}"
+        row = f"  {label:<20}" + "".join(f"{cell(metric, value):>11}" for value in values) + f"{cell(metric, agg[metric]['mean']):>11}"
         if agg[metric]["low"] is not None:
             row += f"   {cell(metric, agg[metric]['low'])} to {cell(metric, agg[metric]['high'])}"
         lines.append(row)
@@ -346,8 +359,12 @@ def train_and_evaluate(document: dict, name: str, seed: int, args) -> dict:
         model = model_from_checkpoint(checkpoint)
         eval_start = time.monotonic()
         summary = play_games(model, args.games, greedy=False, seed=args.eval_seed)
+        eval_elapsed = time.monotonic() - eval_start
+        greedy = play_games(model, args.games, greedy=True, seed=args.eval_seed)
     print(f"  evaluation, {args.games} games (evaluation seed {args.eval_seed}), stochastic policy:")
     print(format_summary(summary), flush=True)
+    print(f"  greedy policy on the same boards: mean {greedy.mean_score:,.0f}, "
+          + ", ".join(f"{tile} in {greedy.reach[str(tile)]:.1%}" for tile in (1024, 2048, 4096)), flush=True)
     return {
         "seed": seed,
         "status": done.status,
@@ -359,7 +376,8 @@ def train_and_evaluate(document: dict, name: str, seed: int, args) -> dict:
         "elapsed_s": done.elapsed_s,
         "env_steps_per_s": done.env_steps / done.elapsed_s,
         "eval": msgspec.to_builtins(summary),
-        "eval_elapsed_s": time.monotonic() - eval_start,
+        "eval_elapsed_s": eval_elapsed,
+        "eval_greedy": msgspec.to_builtins(greedy),
         "training_summary": msgspec.to_builtins(done.summary),
     }
 
@@ -403,7 +421,8 @@ def skeleton(args, name: str, design: dict, started: datetime.datetime) -> dict:
     return {
         "benchmark": "bench_learn",
         "about": ("Train the design through the real TrainingManager for `minutes` of wall clock per seed, one seed "
-                  "at a time, then play `evaluation.games` games per seed with the stochastic policy. `runs` holds "
+                  "at a time, then play `evaluation.games` games per seed with the stochastic policy (and the same "
+                  "boards with the greedy policy, `eval_greedy`, for reference). `runs` holds "
                   "each seed, `aggregate` the mean over seeds of each figure with its 95% Student t interval "
                   "(low/high null for one seed), `goal` the verdict, `peer` the same-run SB3 peer (null if not run)."),
         "date": started.isoformat(timespec="seconds"),
@@ -425,6 +444,8 @@ def skeleton(args, name: str, design: dict, started: datetime.datetime) -> dict:
             "how": f"play_games(model, {args.games}, greedy=False, seed={args.eval_seed}): boards seeded from "
                    f"[{args.eval_seed}, batch of 1024], the same for every training seed",
             "other_purpose_seed": {purpose: seed for purpose, seed in EVAL_SEEDS.items() if purpose != args.purpose},
+            "greedy": "runs[].eval_greedy: the same boards played again by the greedy policy (its most likely legal move "
+                      "each turn), reported beside the stochastic games; goals are judged on the stochastic ones",
         },
         "machine": common.machine(args.threads),
         "goal": None if goal is None else {"applies_to": goal.applies_to, "goal": goal.text()},
