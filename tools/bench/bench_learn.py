@@ -444,8 +444,9 @@ def skeleton(args, name: str, design: dict, started: datetime.datetime) -> dict:
             "how": f"play_games(model, {args.games}, greedy=False, seed={args.eval_seed}): boards seeded from "
                    f"[{args.eval_seed}, batch of 1024], the same for every training seed",
             "other_purpose_seed": {purpose: seed for purpose, seed in EVAL_SEEDS.items() if purpose != args.purpose},
-            "greedy": "runs[].eval_greedy: the same boards played again by the greedy policy (its most likely legal move "
-                      "each turn), reported beside the stochastic games; goals are judged on the stochastic ones",
+            "greedy": "runs[].eval_greedy: as many games seeded the same way (the same first boards; the spawns follow the "
+                      "moves) played by the greedy policy, its most likely legal move each turn, reported beside the "
+                      "stochastic games; goals are judged on the stochastic ones",
         },
         "machine": common.machine(args.threads),
         "goal": None if goal is None else {"applies_to": goal.applies_to, "goal": goal.text()},
