@@ -91,6 +91,7 @@ def test_mean_interval(bench):
         (["--set", "anneal_lr=maybe"], "--set anneal_lr=maybe: expected true or false"),
         (["--set", "reward=points"], "reward must be one of score, log2"),
         (["--set", "num_envs=1000000000"], "num_envs must be at most 4,096"),
+        (["--set", "learning_rate=1e999"], "learning_rate must be a finite number"),
         (["--set", "gamma=2.0"], "gamma must be in (0, 1]"),
         (["--set", "seed=3"], "use --seed-base"),
         (["--purpose", "final"], "invalid choice"),

@@ -134,6 +134,9 @@ def test_config_rejects_nonsense_and_round_trips():
     with pytest.raises(ValueError, match="minibatch_size must be at most 16,384"):
         PPOConfig(minibatch_size=16385)
     assert PPOConfig(num_envs=4096, num_steps=256, minibatch_size=16384).batch_size == 1 << 20
+    for name in ("learning_rate", "gamma", "ent_coef", "target_kl"):
+        with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+            PPOConfig(**{name: math.nan})
     config = PPOConfig(seed=3, gamma=0.99)
     assert PPOConfig.from_dict({**config.to_dict(), "retired_field": 1}) == config
 

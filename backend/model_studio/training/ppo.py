@@ -24,6 +24,7 @@ not the ones the run would have had without the interruption.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,12 +45,14 @@ REWARDS = ("score", "log2")
 # Below this many boards a forward is mostly per-call overhead: casting weights to bf16 costs more
 # than it saves, and onnxruntime runs a rollout's forward faster than eager torch (`onnx_rollouts`).
 SMALL_BATCH = 64
+# Boards per gradient step that the designer's memory estimate assumes (the catalogue's 512).
+MEMORY_MINIBATCH = load_catalogue().doc.memory.minibatch
 # Bounds that keep a config's memory finite: boards in play (a rollout forward runs on all of them
 # at once; evaluation plays 1,024), samples per update (64 times the default's 16,384) and boards
-# per gradient step (32 times the memory estimate's 512; activations grow with it).
+# per gradient step (activations grow with it).
 MAX_ENVS = 4096
 MAX_SAMPLES = 1 << 20
-MAX_MINIBATCH = 16384
+MAX_MINIBATCH = 32 * MEMORY_MINIBATCH
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,7 @@ class PPOConfig:
     # steps; after 10 minutes (about 23 M steps) tiny-dense ends near 16,500 either way. 0.8 on
     # tuple-network showed no gain either (10-minute runs; see tools/bench/results/README.md), and
     # 0.95 lost on small-transformer (10-minute runs, tuning seed 0: 7,164 vs 7,961).
-    minibatch_size: int = load_catalogue().doc.memory.minibatch
+    minibatch_size: int = MEMORY_MINIBATCH
     # Boards per gradient step: the catalogue's `memory.minibatch` (512), because the memory
     # estimate shown in the designer assumes exactly this. 1024 gained nothing (4-minute runs:
     # tuple-network 21,521 vs 21,587, small-transformer 5,338 vs 5,408), nor did 256, twice the
@@ -185,6 +188,10 @@ class PPOConfig:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1")
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):  # inf or nan: no comparison below catches nan
+                raise ValueError(f"{field.name} must be a finite number")
         if self.num_envs > MAX_ENVS:
             raise ValueError(f"num_envs must be at most {MAX_ENVS:,}")
         if self.batch_size > MAX_SAMPLES:
