@@ -92,7 +92,8 @@ class PPOConfig:
     anneal_lr: bool = True
     # Decay the learning rate linearly to 0 over the run's budget (steps or minutes, whichever
     # runs out first), as CleanRL does; without a budget it stays constant. A constant rate lost
-    # on tuple-network (10-minute runs, tuning seed 0: 24,245 vs 31,951), though it led mid-run.
+    # on tuple-network (10-minute runs, tuning seed 0: 24,245 vs 31,951), though it led mid-run;
+    # so did holding it for half the run and decaying it over the second half (26,272).
     gamma: float = 0.999
     # Discount. Score comes from surviving: a game that reaches 1024 lasts ~1,000 moves, and the
     # merges that keep a board alive pay off hundreds of moves later. 0.999 (a ~1,000-move horizon)
