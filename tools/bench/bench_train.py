@@ -1,7 +1,8 @@
 """Training throughput: env-steps/s of PPOTrainer (rollout + optimisation, everything counted) for
-tiny-dense (also narrowed to the peer's 2x64 width), small-transformer, moe-router and the best
-template, tuple-network (beside SB3's MLP, with no goal), at the SB3 peer's PPO settings and at our
-defaults, against the SB3 peer measured in the same run; then what each speed lever buys on the
+tiny-dense (also narrowed to the peer's 2x64 width), small-transformer, moe-router, their layers
+over tuple tokens (tuple-transformer and tuple-moe, beside SB3's transformer over cells, with no
+goal) and the best template, tuple-network (beside SB3's MLP, with no goal), at the SB3 peer's PPO
+settings and at our defaults, against the SB3 peer measured in the same run; then what each speed lever buys on the
 attention and MoE rows (bf16 autocast, the second torch thread, onnxruntime rollouts where they
 apply), measured by turning it off, and what the opt-in torch.compile buys there, measured by
 turning it on (its one-off compile, from an empty Inductor cache, is the warm-up and is reported
@@ -78,6 +79,8 @@ DESIGNS = (
     ("tiny-dense at 2x64", "tiny-dense, dense units 64", design("tiny-dense", MLP_WIDTH), "mlp", {"peer": 5.0, "ours": None}),
     ("small-transformer", "small-transformer", design("small-transformer"), "transformer", {"peer": 2.0, "ours": 4.0}),
     ("moe-router", "moe-router", design("moe-router"), "transformer", {"peer": None, "ours": None}),
+    ("tuple-transformer", "tuple-transformer", design("tuple-transformer"), "transformer", {"peer": None, "ours": None}),
+    ("tuple-moe", "tuple-moe", design("tuple-moe"), "transformer", {"peer": None, "ours": None}),
     ("tuple-network", "tuple-network", design("tuple-network"), "mlp", {"peer": None, "ours": None}),
 )
 # The speed levers, each measured by turning it off on the attention and MoE rows: the row's best
