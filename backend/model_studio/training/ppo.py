@@ -171,10 +171,10 @@ class PPOConfig:
     # needs a C++ compiler, and without one the trainer warns and stays eager). The first update
     # pays a one-off compile per batch shape: about 30 s for small-transformer and 50 s for
     # deep-checkpointed on the 2-core machine, less when Inductor's disk cache holds the graphs.
-    # It pays for plain layers (bench-train, small-transformer: 1.18x at SB3's settings, 1.13x at
-    # ours, medians of window pairs), not for routed MoE layers (1.00x-1.03x), whose
-    # data-dependent routing breaks the graph. Off by default: a 10-minute run spends ~5% of
-    # itself compiling, and its first metrics event waits that long.
+    # It pays for plain layers (bench-train's last three runs, small-transformer: 1.03x to 1.18x at
+    # SB3's settings, 1.09x to 1.14x at ours, medians of window pairs), little or not at all for
+    # routed MoE layers (0.95x to 1.11x), whose data-dependent routing breaks the graph. Off by
+    # default: a 10-minute run spends ~5% of itself compiling, and its first metrics event waits.
     onnx_rollouts: bool = True
     # With fewer than SMALL_BATCH envs (SB3's settings use 8), run the rollout's forwards in
     # onnxruntime (`training.onnx_rollout`), which reads the live parameters: the same policy,
