@@ -2,11 +2,11 @@
 tiny-dense (also narrowed to the peer's 2x64 width), small-transformer, moe-router, their layers
 over tuple tokens (tuple-transformer and tuple-moe, beside SB3's transformer over cells, with no
 goal) and the best template, tuple-network (beside SB3's MLP, with no goal), at the SB3 peer's PPO
-settings and at our defaults, against the SB3 peer measured in the same run; then what each speed lever buys on the
-attention and MoE rows (bf16 autocast, the second torch thread, onnxruntime rollouts where they
-apply), measured by turning it off, and what the opt-in torch.compile buys there, measured by
-turning it on (its one-off compile, from an empty Inductor cache, is the warm-up and is reported
-apart).
+settings and at our defaults, against the SB3 peer measured in the same run; then what each speed
+lever buys on the attention and MoE rows (bf16 autocast, the second torch thread, onnxruntime
+rollouts where they apply), measured by turning it off, and what the opt-in torch.compile buys
+there, measured by turning it on (its one-off compile, from an empty Inductor cache, is the
+warm-up and is reported apart).
 
 Run: `just bench-train`, or `.venv/bin/python tools/bench/bench_train.py [--windows 3] [--window-s 4]
 [--threads N] [--no-peer] [--out PATH]` (about fifteen minutes; the first run with the peer also

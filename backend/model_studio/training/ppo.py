@@ -100,7 +100,8 @@ class PPOConfig:
     # beat 0.995 (3-minute runs: 9,430 vs 8,784; again with lambda 0.65 and log2 rewards, 3 M
     # steps: 10,104 vs 9,682; tuple-network, 4-minute runs: 21,587 vs 19,474 at 0.998); with
     # normalised rewards the values stay small. Longer did worse: tuple-network at 0.9995,
-    # 10-minute runs, seeds 0 to 2, 23,573 vs 25,020 (seed 2, the two side by side: 21,803 vs 24,819).
+    # 10-minute runs, seeds 0 to 2, 23,573 vs 25,020 (seed 2, the two side by side: 21,803 vs 24,819);
+    # alone on the machine, tuning seed 0: 26,464 vs 31,951 and 32,355.
     gae_lambda: float = 0.65
     # GAE bias/variance trade-off. Lower than the usual 0.95, as PufferLib's 2048 PPO uses: a
     # 2048 return sums hundreds of dice-rolled spawns, so long lambda-returns are mostly noise
