@@ -92,8 +92,8 @@ class PPOConfig:
     anneal_lr: bool = True
     # Decay the learning rate linearly to 0 over the run's budget (steps or minutes, whichever
     # runs out first), as CleanRL does; without a budget it stays constant. A constant rate lost
-    # on tuple-network (10-minute runs, tuning seed 0: 24,245 vs 31,951), though it led mid-run;
-    # so did holding it for half the run and decaying it over the second half (26,272).
+    # on tuple-network (10-minute runs, tuning seed 0: 24,245 vs the template's 26,087 to 32,355),
+    # though it led mid-run; holding it for half the run, then decaying it, did no better (26,272).
     gamma: float = 0.999
     # Discount. Score comes from surviving: a game that reaches 1024 lasts ~1,000 moves, and the
     # merges that keep a board alive pay off hundreds of moves later. 0.999 (a ~1,000-move horizon)
@@ -101,7 +101,7 @@ class PPOConfig:
     # steps: 10,104 vs 9,682; tuple-network, 4-minute runs: 21,587 vs 19,474 at 0.998); with
     # normalised rewards the values stay small. Longer did worse: tuple-network at 0.9995,
     # 10-minute runs, seeds 0 to 2, 23,573 vs 25,020 (seed 2, the two side by side: 21,803 vs 24,819);
-    # alone on the machine, tuning seed 0: 26,464 vs 31,951 and 32,355.
+    # alone on the machine, tuning seed 0: 26,464 vs the template's 26,087 to 32,355 (no better).
     gae_lambda: float = 0.65
     # GAE bias/variance trade-off. Lower than the usual 0.95, as PufferLib's 2048 PPO uses: a
     # 2048 return sums hundreds of dice-rolled spawns, so long lambda-returns are mostly noise
@@ -152,7 +152,7 @@ class PPOConfig:
     # log2(1 + merge score), which compresses the late game's huge merges (PufferLib's 2048
     # lever) so that early merges still register in the value targets (tiny-dense, 3 M steps,
     # tuning games, lambda 0.65 and gamma 0.995: 9,682 with log2 vs 8,854 with score; tuple-network,
-    # 10-minute runs, tuning seed 0: 31,951 vs 26,628).
+    # 10-minute runs, tuning seed 0: score no better, 26,628 vs the template's 26,087 to 32,355).
     normalize_reward: bool = True
     # Divide rewards (merge scores, from 4 up to tens of thousands) by a running standard
     # deviation of the discounted return, so value targets stay near unit scale as scores grow.
