@@ -41,7 +41,7 @@ schema-write: setup
     cd pwa && npm run --silent gen-api-types && npm run --silent gen-validators
 
 # The benchmarks (all but the 30-minute bench-learn); each prints its figures and goals.
-bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-server
+bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-flops bench-server
 
 # Validation time for a 500-block design.
 bench-validate: (setup "python")
@@ -62,6 +62,10 @@ bench-pwa: setup
 # Env-steps/s while training, at the SB3 peer's settings and ours, vs SB3 in the same run (--no-peer: without it).
 bench-train *args: (setup "python")
     {{python}} tools/bench/bench_train.py {{args}}
+
+# Matrix-product GFLOP/s of each template's training against the CPU's own for plain products.
+bench-flops: (setup "python")
+    {{python}} tools/bench/bench_flops.py
 
 # While a run trains: GET p99 with 50 clients vs idle, SSE lag to 50 subscribers, training speed vs alone.
 bench-server: (setup "python")
