@@ -10,7 +10,9 @@ transformer layers' own feed-forward shape in a 512-board minibatch (8,192 cell 
 into 256). Products are all the counter counts: lookups, norms, activations, the optimizer and the
 env count nothing, so a template's rate against the ceiling says what share of its time goes into
 matrix products at the CPU's best speed for them, and `ceiling env-steps/s` (the ceiling over the
-products per env step) bounds what any speed lever that keeps the arithmetic can reach.
+products per env step) bounds what any speed lever that keeps the arithmetic can reach. One more
+update runs under torch.profiler, which says how much of its time the products take, the rate
+they run at there, and which other operations take the most.
 
 Run: `just bench-flops`, or `.venv/bin/python tools/bench/bench_flops.py [--windows 3]
 [--window-s 4] [--out PATH]` (about two minutes). Result: tools/bench/results/flops.json
@@ -24,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 import common
@@ -40,6 +43,8 @@ WINDOWS = 3
 WINDOW_S = 4.0
 SQUARE = 2048
 FEED_FORWARD = (512 * 16, 64, 256)  # (rows, inner, columns): a 512-board minibatch of cell tokens, d_model 64, ff 4x
+PRODUCT_OPS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}  # the products FlopCounterMode counts here
+TOP_OTHER_OPS = 6
 
 
 def update_flops(trainer: PPOTrainer) -> int:
@@ -47,6 +52,19 @@ def update_flops(trainer: PPOTrainer) -> int:
     with FlopCounterMode(display=False) as counter:
         trainer.update()
     return counter.get_total_flops()
+
+
+def update_profile(trainer: PPOTrainer, flops: float) -> dict:
+    """Where one whole update's time goes, by torch.profiler's self CPU time per op: the matrix
+    products' share and the rate they run at, and the other ops that take the most."""
+    with profile(activities=[ProfilerActivity.CPU]) as profiled:
+        trainer.update()
+    self_s = {event.key: event.self_cpu_time_total / 1e6 for event in profiled.key_averages()}
+    total_s = sum(self_s.values())
+    products_s = sum(seconds for op, seconds in self_s.items() if op in PRODUCT_OPS)
+    others = sorted(((op, seconds) for op, seconds in self_s.items() if op not in PRODUCT_OPS), key=lambda item: -item[1])
+    return {"total_s": total_s, "products_share": products_s / total_s, "products_gflops": flops / products_s / 1e9,
+            "top_other_ops": {op: seconds / total_s for op, seconds in others[:TOP_OTHER_OPS]}}
 
 
 def product_rate(rows: int, inner: int, columns: int, dtype: torch.dtype, window_s: float, windows: int) -> float:
@@ -84,7 +102,8 @@ def main(argv: list[str] | None = None) -> None:
                   "whole updates (best and median), `gflops` the median's rate of that arithmetic; `ceiling` the "
                   "best rate of plain matrix products in the dtype training computes in, on the same threads: a "
                   "square one and the cell transformer's feed-forward shape; `ceiling_env_steps_per_s` the square "
-                  "ceiling over flops_per_env_step."),
+                  "ceiling over flops_per_env_step; `profile` one more update under torch.profiler: self CPU time "
+                  "`total_s`, the products' share of it and the rate they run at, and the other ops' largest shares."),
         "date": common.now(),
         **common.source(),
         "machine": {**common.machine(threads), "loadavg_start": common.loadavg()},
@@ -98,21 +117,26 @@ def main(argv: list[str] | None = None) -> None:
     result["ceiling"] = ceiling
     print(f"torch threads: {threads}; {result['product_dtype']} matrix products alone: {ceiling['square']['gflops']:.0f} GFLOP/s "
           f"at {SQUARE}^3, {ceiling['feed_forward']['gflops']:.0f} GFLOP/s at {' x '.join(map(str, FEED_FORWARD))} (rows x inner x out)")
-    print(f"  {'template':<18} {'MFLOP/step':>10} {'env-steps/s':>12} {'GFLOP/s':>8} {'of ceiling':>10} {'ceiling env-steps/s':>20}")
+    print(f"  {'design':<18} {'MFLOP/step':>10} {'env-steps/s':>12} {'GFLOP/s':>8} {'of ceiling':>10} {'ceiling env-steps/s':>20}")
     rows = []
     for name in TEMPLATES:
         config = PPOConfig(torch_threads=threads)
         trainer = PPOTrainer(build_model(design(name)), config)
         trainer.update()  # warm-up: allocator, oneDNN kernels
-        flops_per_step = update_flops(trainer) / trainer.config.batch_size
+        flops = update_flops(trainer)
+        flops_per_step = flops / trainer.config.batch_size
+        profiled = update_profile(trainer, flops)
         rates = [timed_window(trainer, args.window_s) for _ in range(args.windows)]
         median = statistics.median(rates)
         row = {"design": name, "update_epochs": trainer.config.update_epochs, "flops_per_env_step": flops_per_step,
                "env_steps_per_s": rates, "best": max(rates), "median": median, "gflops": flops_per_step * median / 1e9,
-               "ceiling_env_steps_per_s": ceiling["square"]["gflops"] * 1e9 / flops_per_step}
+               "ceiling_env_steps_per_s": ceiling["square"]["gflops"] * 1e9 / flops_per_step, "profile": profiled}
         rows.append(row)
         print(f"  {name:<18} {flops_per_step / 1e6:10.2f} {median:12,.0f} {row['gflops']:8.1f} "
               f"{row['gflops'] / ceiling['square']['gflops']:10.0%} {row['ceiling_env_steps_per_s']:20,.0f}", flush=True)
+        others = ", ".join(f"{op.removeprefix('aten::')} {share:.0%}" for op, share in profiled["top_other_ops"].items())
+        print(f"  {'':<18} products: {profiled['products_share']:.0%} of a profiled update, at {profiled['products_gflops']:.0f} GFLOP/s; "
+              f"then {others}", flush=True)
     result["rows"] = rows
     result["machine"]["loadavg_end"] = common.loadavg()
     print(f"wrote {common.write(args.out, result)}")
