@@ -41,7 +41,7 @@ schema-write: setup
     cd pwa && npm run --silent gen-api-types && npm run --silent gen-validators
 
 # The benchmarks (all but the 30-minute bench-learn); each prints its figures and goals.
-bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-flops bench-allocator bench-server
+bench: bench-validate bench-env bench-compile bench-pwa bench-train bench-flops bench-server
 
 # Validation time for a 500-block design.
 bench-validate: (setup "python")
@@ -66,10 +66,6 @@ bench-train *args: (setup "python")
 # Matrix-product GFLOP/s of each template's training against the CPU's own for plain products.
 bench-flops: (setup "python")
     {{python}} tools/bench/bench_flops.py
-
-# Env-steps/s and page faults per update with the trainer's glibc thresholds vs glibc's own, taken in turn.
-bench-allocator: (setup "python")
-    {{python}} tools/bench/bench_allocator.py
 
 # While a run trains: GET p99 with 50 clients vs idle, SSE lag to 50 subscribers, training speed vs alone.
 bench-server: (setup "python")

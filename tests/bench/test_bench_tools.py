@@ -1,5 +1,5 @@
 """The pure parts of the benchmarks in tools/bench: the Student t interval, bench_learn's
-arguments and aggregate, bench_train's, bench_flops's, bench_allocator's and bench_env's arguments, the peer installer's pins and
+arguments and aggregate, bench_train's, bench_flops's and bench_env's arguments, the peer installer's pins and
 CPU-only check, and the peer session's line protocol (against a small script speaking it).
 Nothing here trains, installs or measures anything."""
 
@@ -17,7 +17,6 @@ def bench():
     """The bench modules, imported as the scripts import each other (tools/bench on sys.path)."""
     sys.path.insert(0, str(BENCH))
     try:
-        import bench_allocator
         import bench_env
         import bench_flops
         import bench_learn
@@ -25,7 +24,7 @@ def bench():
         import peers
         import stats
 
-        yield {"stats": stats, "bench_allocator": bench_allocator, "bench_env": bench_env, "bench_flops": bench_flops, "bench_learn": bench_learn, "bench_train": bench_train, "peers": peers}
+        yield {"stats": stats, "bench_env": bench_env, "bench_flops": bench_flops, "bench_learn": bench_learn, "bench_train": bench_train, "peers": peers}
     finally:
         sys.path.remove(str(BENCH))
 
@@ -183,12 +182,10 @@ def test_bench_learn_reports_greedy_games_beside_the_stochastic_ones(bench):
      ("bench_train", ["--windows", "x"], "invalid int value"),
      ("bench_flops", ["--windows", "0"], "--windows must be at least 1"),
      ("bench_flops", ["--window-s", "-1"], "--window-s must be more than 0"),
-     ("bench_allocator", ["--windows", "0"], "--windows must be at least 1"),
-     ("bench_allocator", ["--window-s", "0"], "--window-s must be more than 0"),
      ("bench_env", ["--peers"], "unrecognized arguments"),
      ("bench_env", ["--out"], "expected one argument")],
 )
-def test_bench_scripts_bad_arguments_give_one_line(bench, capsys, script, argv, message):
+def test_bench_train_flops_and_env_bad_arguments_give_one_line(bench, capsys, script, argv, message):
     with pytest.raises(SystemExit) as exit_info:
         bench[script].main(argv)
     assert exit_info.value.code == 2

@@ -34,9 +34,8 @@ Three readings per template:
   float32: 78 MiB of tensors at most, against an activation estimate of 84): their 2 MiB
   activations (512 boards x 16 cells x 64 floats) came from glibc's heap, which kept what
   backward freed. At 128 KiB the same step peaks at 92-93 MiB against 120.
-- `default`, glibc as a training process runs it: `PPOTrainer` fixes the mmap threshold at 32 MiB
-  and the trim threshold at 64 MiB (`training/allocator.py`, where glibc's own rule would let them
-  rise after large frees), so large tensors come from the heap, and the heap keeps what was freed
+- `default`, glibc as a training process runs it (no tuning): the mmap threshold rises after large
+  frees (up to 32 MiB), later large tensors come from the heap, and the heap keeps what was freed
   in between. Checked against DEFAULT_HIGH * estimate + FLOOR_MIB: a regression bound on what a
   real run takes, not a claim of the estimate. Measured for the templates whose estimate is at
   least DEFAULT_MODE_MIN_ESTIMATE_MIB (below that the two readings differ by at most 20 MiB), to
@@ -83,9 +82,7 @@ Under the default allocator, deep-checkpointed peaks at 1.3-1.4x its estimate wi
 threshold in the training process would remove most of that, but costs this template ~65% more
 CPU time per update in float32 (9.1 s of CPU against 5.5 s, an update of 1,024 samples, measured
 on an AMD EPYC), so it is left to whoever trades speed for memory; DEFAULT_HIGH records the worst
-case with a margin. Since the trainer fixes glibc's thresholds (`training/allocator.py`), the
-same EPYC measured deep-checkpointed's default peak at 186-218 MiB with bf16 over three runs,
-against 157-187 over two runs without them.
+case with a margin.
 
 Runtime baseline: 339.9-340.6 MiB (256-257 MiB right after the imports; the warm-up step adds the
 rest), against the catalogue's 340: asserted within BASELINE_TOLERANCE (10%), and the same

@@ -36,7 +36,6 @@ from torch import nn
 from model_studio.catalogue import load_catalogue
 from model_studio.contracts import EpisodeStats, LossStats, MoEStats, TrainingUpdate
 from model_studio.env.vector import BatchedGame2048
-from model_studio.training.allocator import keep_freed_memory
 from model_studio.training.compiled import CompiledModel
 from model_studio.training.onnx_rollout import rollout_policy
 from model_studio.training.optim import DenseSparseAdam
@@ -396,7 +395,6 @@ class PPOTrainer:
 
     def __init__(self, model: nn.Module, config: PPOConfig = PPOConfig(), run_id: str = "run") -> None:
         set_torch_threads(config.torch_threads)
-        keep_freed_memory()  # process-wide, like the threads: a trainer owns its process
         self.adaptive_threads = AdaptiveThreads() if config.torch_threads == 0 else None
         self.optimizer = DenseSparseAdam(model, config.learning_rate)
         if config.update_epochs is None:  # the design decides (see the field); checkpoints hold the choice
