@@ -1,7 +1,7 @@
 """The pure parts of the benchmarks in tools/bench: the Student t interval, bench_learn's
-arguments and aggregate, bench_train's, bench_flops's and bench_env's arguments, the peer installer's pins and
-CPU-only check, and the peer session's line protocol (against a small script speaking it).
-Nothing here trains, installs or measures anything."""
+arguments and aggregate, bench_train's, bench_flops's and bench_env's arguments, the peer
+installer's pins and CPU-only check, and the peer session's line protocol (against a small script
+speaking it). Nothing here trains, installs or measures anything."""
 
 import math
 import sys
