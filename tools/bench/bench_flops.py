@@ -84,14 +84,10 @@ def product_rate(rows: int, inner: int, columns: int, dtype: torch.dtype, window
 
 def main(argv: list[str] | None = None) -> None:
     parser = common.Parser(prog="bench_flops.py", description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--windows", type=int, default=WINDOWS, help="timed windows per figure")
-    parser.add_argument("--window-s", type=float, default=WINDOW_S, help="seconds per training window, at least")
+    common.add_windows(parser, WINDOWS, WINDOW_S)
     parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON result")
     args = parser.parse_args(argv)
-    if args.windows < 1:
-        parser.error("--windows must be at least 1")
-    if not args.window_s > 0:
-        parser.error("--window-s must be more than 0")
+    common.check_windows(parser, args)
     threads = AdaptiveThreads().most  # what a run gets while nothing else runs
     set_torch_threads(threads)
     dtype = torch.bfloat16 if bf16_supported() else torch.float32  # what training's products run in

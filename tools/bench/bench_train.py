@@ -251,16 +251,12 @@ def measure_levers(rows: list[dict], configs: dict[str, PPOConfig], peer: SameRu
 
 def main(argv: list[str] | None = None) -> None:
     parser = common.Parser(prog="bench_train.py", description=" ".join(__doc__.split("\n\n")[0].split()))
-    parser.add_argument("--windows", type=int, default=WINDOWS, help="timed windows per figure")
-    parser.add_argument("--window-s", type=float, default=WINDOW_S, help="seconds per window, at least")
+    common.add_windows(parser, WINDOWS, WINDOW_S)
     parser.add_argument("--threads", type=int, default=0, help="torch threads, ours and the peer's (default: what training uses)")
     parser.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True, help="measure the SB3 peer in the same run (default: on)")
     parser.add_argument("--out", type=Path, default=RESULT, help="where to write the JSON result")
     args = parser.parse_args(argv)
-    if args.windows < 1:
-        parser.error("--windows must be at least 1")
-    if not args.window_s > 0:
-        parser.error("--window-s must be more than 0")
+    common.check_windows(parser, args)
     if args.threads < 0:
         parser.error("--threads must be at least 0 (0: the default)")
     threads = args.threads or AdaptiveThreads().most  # what a run gets while nothing else runs

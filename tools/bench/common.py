@@ -25,6 +25,20 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
+def add_windows(parser: Parser, windows: int, window_s: float) -> None:
+    """The speed benchmarks' timed windows: `--windows` and `--window-s` (see `check_windows`)."""
+    parser.add_argument("--windows", type=int, default=windows, help="timed windows per figure")
+    parser.add_argument("--window-s", type=float, default=window_s, help="seconds per window, at least")
+
+
+def check_windows(parser: Parser, args: argparse.Namespace) -> None:
+    """A one-line error (exit status 2) for a window count or length that measures nothing."""
+    if args.windows < 1:
+        parser.error("--windows must be at least 1")
+    if not args.window_s > 0:
+        parser.error("--window-s must be more than 0")
+
+
 def git(*args: str) -> str:
     return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
 
