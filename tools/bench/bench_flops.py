@@ -1,8 +1,8 @@
 """Arithmetic rate: how much of this CPU's matrix-product speed the dense templates' training uses.
 
-Per template (those built of dense layers), at our defaults (`PPOConfig()`, on the threads a run gets while nothing else runs):
-the matrix products of one whole update (the rollout's forwards, then every minibatch's forward
-and backward), counted in floating-point operations by torch's `FlopCounterMode` and divided by
+Per template built of dense layers, at our defaults (`PPOConfig()`, on the threads a run gets
+while nothing else runs): the matrix products of one whole update (the rollout's forwards, then
+every minibatch's forward and backward), counted in floating-point operations by torch's `FlopCounterMode` and divided by
 the update's env steps; the env-steps/s of whole updates over timed windows (bench-train's
 method); and so the rate at which training does that arithmetic. Beside them, the same process's
 rate for bf16 matrix products alone, on the same threads: a square product of 2,048, and the
