@@ -1,18 +1,18 @@
 """Arithmetic rate: how much of this CPU's matrix-product speed the dense templates' training uses.
 
-Per template built of dense layers, at our defaults (`PPOConfig()`, on the threads a run gets
-while nothing else runs): the matrix products of one whole update (the rollout's forwards, then
-every minibatch's forward and backward), counted in floating-point operations by torch's `FlopCounterMode` and divided by
-the update's env steps; the env-steps/s of whole updates over timed windows (bench-train's
-method); and so the rate at which training does that arithmetic. Beside them, the same process's
-rate for bf16 matrix products alone, on the same threads: a square product of 2,048, and the
-transformer layers' own feed-forward shape in a 512-board minibatch (8,192 cell tokens, 64 wide,
-into 256). Products are all the counter counts: lookups, norms, activations, the optimizer and the
-env count nothing, so a template's rate against the ceiling says what share of its time goes into
-matrix products at the CPU's best speed for them, and `ceiling env-steps/s` (the ceiling over the
-products per env step) bounds what any speed lever that keeps the arithmetic can reach. One more
-update runs under torch.profiler, which says how much of its time the products take, the rate
-they run at there, and which other operations take the most.
+Per template built of dense layers, at our defaults (`PPOConfig()`, on the threads a run gets while
+nothing else runs): the matrix products of one whole update (the rollout's forwards, then every
+minibatch's forward and backward), counted in floating-point operations by torch's
+`FlopCounterMode` and divided by the update's env steps; the env-steps/s of whole updates over
+timed windows (bench-train's method); and so the rate at which training does that arithmetic.
+Beside them, the same process's rate for bf16 matrix products alone, on the same threads: a square
+product of 2,048, and the transformer layers' own feed-forward shape in a 512-board minibatch
+(8,192 cell tokens, 64 wide, into 256). Products are all the counter counts: lookups, norms,
+activations, the optimizer and the env count nothing, so a template's rate against the ceiling says
+what share of its time goes into matrix products at the CPU's best speed for them, and `ceiling
+env-steps/s` (the ceiling over the products per env step) bounds what any speed lever that keeps
+the arithmetic can reach. One more update runs under torch.profiler, which says how much of its
+time the products take, the rate they run at there, and which other operations take the most.
 
 Run: `just bench-flops`, or `.venv/bin/python tools/bench/bench_flops.py [--windows 3]
 [--window-s 4] [--out PATH]` (about two minutes). Result: tools/bench/results/flops.json
