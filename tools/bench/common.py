@@ -1,6 +1,6 @@
-"""What the benchmarks share: an argument parser that reports bad arguments in one line, and what
-every result file records besides its figures (the commit and whether the tree had local changes,
-the machine, the load), with a tidy JSON writer."""
+"""What the benchmarks share: an argument parser that reports bad arguments in one line, the speed
+benchmarks' timed-window arguments, and what every result file records besides its figures (the
+commit and whether the tree had local changes, the machine, the load), with a tidy JSON writer."""
 
 from __future__ import annotations
 
