@@ -63,7 +63,7 @@ bench-pwa: setup
 bench-train *args: (setup "python")
     {{python}} tools/bench/bench_train.py {{args}}
 
-# Matrix-product GFLOP/s of each template's training against the CPU's own for plain products.
+# Matrix-product GFLOP/s of the dense templates' training against the CPU's own for plain products.
 bench-flops: (setup "python")
     {{python}} tools/bench/bench_flops.py
 
